@@ -19,8 +19,7 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/harness/require-stack.ts',
-      testTimeout: 180000,
+      setupFilesAfterEnv: ['<rootDir>/test/harness/require-stack.ts'],
     },
   ],
 };
