@@ -11,9 +11,10 @@ passed = []
 for row in csv.DictReader(sys.stdin):
     name = re.sub(r"\[.*\]$", "", row["test"])
     if name.startswith(("setUpClass", "tearDownClass")):
-        if row["status"] == "fail":
-            counts["fail"] += 1
-            lines.append(f"fail {row['test']}")
+        # A class skipped or failed as a whole shows as one row; count it once, name it whole.
+        if row["status"] in ("fail", "skip"):
+            counts[row["status"]] += 1
+            lines.append(f"{row['status']} {row['test']}")
         continue
     status = row["status"] if row["status"] in counts else "fail"
     counts[status] += 1

@@ -3,6 +3,7 @@ import * as k8s from '@kubernetes/client-node';
 import mysql from 'mysql2/promise';
 import { loadStackEnv, stackValue } from '../../harness/stack-env.js';
 import { run } from '../../harness/run.js';
+import { issueToken } from '../../harness/keystone.js';
 
 // Each service of the local stack answers through the clients the project itself uses.
 describe('local stack', () => {
@@ -41,26 +42,14 @@ describe('local stack', () => {
   });
 
   test('Keystone issues a project-scoped token for the admin user', async () => {
-    const res = await fetch(`${env.OS_AUTH_URL}/auth/tokens`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: {
-              user: { name: env.OS_USERNAME, domain: { name: 'Default' }, password: env.OS_PASSWORD },
-            },
-          },
-          scope: { project: { name: env.OS_PROJECT_NAME, domain: { name: 'Default' } } },
-        },
-      }),
+    const issued = await issueToken({
+      user: env.OS_USERNAME!,
+      password: env.OS_PASSWORD!,
+      project: env.OS_PROJECT_NAME!,
     });
-    expect(res.status).toBe(201);
-    expect(res.headers.get('x-subject-token')).toMatch(/^gAAAAA/); // fernet
-    const body = (await res.json()) as { token: { roles: { name: string }[]; catalog: { type: string }[] } };
-    expect(body.token.roles.map((r) => r.name)).toContain('admin');
-    expect(body.token.catalog.map((s) => s.type)).toEqual(expect.arrayContaining(['identity', 'image']));
+    expect(issued.token).toMatch(/^gAAAAA/); // fernet
+    expect(issued.roles).toContain('admin');
+    expect(issued.catalogTypes).toEqual(expect.arrayContaining(['identity', 'image']));
   });
 
   test('MariaDB answers a query with the admin credentials', async () => {

@@ -1,0 +1,101 @@
+import express, { type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Policy } from '../auth/policy.js';
+import type { GlanceConfig } from '../config/index.js';
+import type { ImageRepository } from '../db/image-repo.js';
+import type { MemberRepository } from '../db/member-repo.js';
+import type { DomainConfig } from '../domain/types.js';
+import { ImageAccess } from '../routes/image-access.js';
+import { mountImageActions } from '../routes/image-actions.js';
+import { mountImageData } from '../routes/image-data.js';
+import { mountImageMembers } from '../routes/image-members.js';
+import { mountImageTags } from '../routes/image-tags.js';
+import { mountImages } from '../routes/images.js';
+import { mountInfo } from '../routes/info.js';
+import { mountSchemas } from '../routes/schemas.js';
+import type { Store } from '../store/store.js';
+import { accessLog } from './access-log.js';
+import { errorHandler } from './error-handler.js';
+import { HttpError } from './errors.js';
+import { healthcheck } from './healthcheck.js';
+import { assignRequestId, openstackRequestId } from './request-id.js';
+import { versionNegotiation } from './versions.js';
+
+export interface AppDeps {
+  config: GlanceConfig;
+  domain: DomainConfig;
+  images: ImageRepository;
+  members: MemberRepository;
+  store: Store;
+  policy: Policy;
+  /** Sets the request's RequestContext, or answers 401 (keystonemiddleware + upstream's context middleware). */
+  authenticate: RequestHandler;
+  logger: Logger;
+  /** The largest JSON request body accepted (413 beyond). */
+  jsonBodyLimit: number;
+  /** oslo.middleware healthcheck's disable_by_file_path; null disables that backend. */
+  healthcheckDisableFile: string | null;
+}
+
+// Methods upstream's router knows; others on an unknown path are 501 rather than 404.
+const IMPLEMENTED = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH']);
+
+/**
+ * The Image API v2 application in upstream's paste order: healthcheck, version negotiation (both without a
+ * token), request id, authentication, then the v2 routes; every error is rendered as webob renders it.
+ */
+export function createApp(deps: AppDeps): Express {
+  const { config, domain, images, members, store, policy } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Upstream's routes are exact: /v2/images/ (an empty id) must not reach the image list.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+  app.set('query parser', 'simple');
+
+  app.use(assignRequestId(deps.logger));
+  app.use(accessLog());
+  app.all('/healthcheck', healthcheck(deps.healthcheckDisableFile));
+  app.use(
+    versionNegotiation({
+      publicEndpoint: config.DEFAULT.public_endpoint,
+      cacheEnabled: config.DEFAULT.image_cache_dir !== null,
+      multistore: config.DEFAULT.enabled_backends !== null,
+    }),
+  );
+  app.use(openstackRequestId(config.DEFAULT.max_request_id_length));
+  app.use(deps.authenticate);
+
+  const router = express.Router({ caseSensitive: true, strict: true });
+  const secureRbac = config.DEFAULT.enforce_secure_rbac;
+  const access = new ImageAccess({ images, members, policy, secureRbac });
+  mountSchemas(router, domain);
+  mountInfo(router, config, policy);
+  mountImages(router, {
+    access,
+    images,
+    store,
+    policy,
+    domain,
+    jsonLimit: deps.jsonBodyLimit,
+    importMethods: config.DEFAULT.enabled_import_methods,
+  });
+  mountImageActions(router, access, images);
+  mountImageData(router, access, images, store, {
+    imageSizeCap: config.DEFAULT.image_size_cap,
+    userStorageQuota: config.DEFAULT.user_storage_quota,
+    hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+  });
+  mountImageTags(router, access, images, domain);
+  mountImageMembers(router, access, members, {
+    memberQuota: config.DEFAULT.image_member_quota,
+    secureRbac,
+    jsonLimit: deps.jsonBodyLimit,
+  });
+  app.use(router);
+
+  app.use((req, _res, next) => next(new HttpError(IMPLEMENTED.has(req.method) ? 404 : 501)));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,15 @@
+import type { Response } from 'express';
+import { pythonJson } from './error-body.js';
+
+/** A JSON response as upstream's serializers write it: `application/json` without a charset. */
+export function sendJson(res: Response, status: number, body: unknown, ensureAscii = false): void {
+  const payload = Buffer.from(pythonJson(body, ensureAscii), 'utf8');
+  res.status(status);
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', String(payload.length));
+  res.end(payload);
+}
+
+export function sendNoContent(res: Response): void {
+  res.status(204).end();
+}

@@ -1,0 +1,37 @@
+import type { Router } from 'express';
+import type { ImageRepository } from '../db/image-repo.js';
+import { deactivatedStatus, reactivatedStatus } from '../domain/status.js';
+import type { ImageRecord, ImageStatus } from '../domain/types.js';
+import { HttpError } from '../http/errors.js';
+import { requestContext } from '../http/locals.js';
+import { sendNoContent } from '../http/respond.js';
+import { param, route, type MethodSpec } from '../http/routing.js';
+import type { ImageAccess } from './image-access.js';
+
+/** POST /v2/images/{id}/actions/deactivate and …/reactivate (upstream's image_actions.py). */
+export function mountImageActions(router: Router, access: ImageAccess, images: ImageRepository): void {
+  const action = (
+    policyAction: 'deactivate' | 'reactivate',
+    from: ImageStatus,
+    next: (image: Pick<ImageRecord, 'status'>) => ImageStatus | null,
+  ): MethodSpec => ({
+    bodyReject: true,
+    handler: async (req, res) => {
+      const ctx = requestContext(res);
+      const found = await access.find(ctx, param(req, 'imageId'));
+      access.enforceMutation(ctx, policyAction, found);
+      const status = next(found.image);
+      // Compare-and-set: when the status changed meanwhile, this request reports the conflict.
+      if (status !== null && !(await images.transition(found.image.id, from, status))) {
+        throw new HttpError(409, `Image status transition from ${from} to ${status} is not allowed`);
+      }
+      sendNoContent(res);
+    },
+  });
+  route(router, '/v2/images/:imageId/actions/deactivate', 'POST', {
+    POST: action('deactivate', 'active', deactivatedStatus),
+  });
+  route(router, '/v2/images/:imageId/actions/reactivate', 'POST', {
+    POST: action('reactivate', 'deactivated', reactivatedStatus),
+  });
+}

@@ -1,0 +1,285 @@
+import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Request, Response, Router } from 'express';
+import type { RequestContext } from '../auth/context.js';
+import type { ImageRepository } from '../db/image-repo.js';
+import { checkStatusTransition } from '../domain/status.js';
+import type { ImageRecord } from '../domain/types.js';
+import { createFormatInspector, type FormatInspectingStream } from '../format/inspector.js';
+import { HttpError } from '../http/errors.js';
+import { requestContext, requestLocals } from '../http/locals.js';
+import { requestedSpan } from '../http/range.js';
+import { sendNoContent } from '../http/respond.js';
+import { param, route } from '../http/routing.js';
+import { StoreError } from '../store/errors.js';
+import { createHasher } from '../store/hashing.js';
+import { IMAGE_TOO_LARGE, limitSize } from '../store/limit.js';
+import type { Store } from '../store/store.js';
+import type { ImageAccess, VisibleImage } from './image-access.js';
+
+export interface DataRouteOptions {
+  /** [DEFAULT] image_size_cap in bytes. */
+  imageSizeCap: number;
+  /** [DEFAULT] user_storage_quota in bytes; 0 means no quota. */
+  userStorageQuota: number;
+  /** [DEFAULT] hashing_algorithm. */
+  hashingAlgorithm: string;
+}
+
+// Disk formats upstream inspects in flight (for container_format bare only) to learn the virtual size.
+const INSPECTED_FORMATS = new Set(['raw', 'qcow2', 'vhd', 'vhdx', 'vmdk', 'vdi', 'qed']);
+
+function declaredLength(req: IncomingMessage): number | null {
+  const raw = req.headers['content-length'];
+  return raw === undefined ? null : Number(raw);
+}
+
+function quotaExceeded(size: number | null, remaining: number): HttpError {
+  return new HttpError(
+    413,
+    `Image exceeds the storage quota: The size of the data ${size ?? 'None'} will exceed the limit. ` +
+      `${remaining} bytes remaining.`,
+    { Connection: 'close' },
+  );
+}
+
+/** Upstream's texts for glance_store failures while writing. */
+function storeFailure(err: StoreError, imageId: string): HttpError {
+  switch (err.kind) {
+    case 'storage-full':
+      return new HttpError(413, `Image storage media is full: ${err.message}`);
+    case 'write-denied':
+      return new HttpError(503, `Insufficient permissions on image storage media: ${err.message}`);
+    case 'duplicate':
+      return new HttpError(409, `The image ${imageId} already has data in the store`);
+    default:
+      return new HttpError(500);
+  }
+}
+
+/**
+ * Streams the request body through the size limit, the hasher and (for bare raw/qcow2/… images) the format
+ * inspector into the store. The request is piped rather than owned by the pipeline, so a refusal half-way
+ * leaves the connection able to carry the error response; the unread rest of the body is discarded.
+ */
+async function storeBody(
+  req: IncomingMessage,
+  store: Store,
+  image: ImageRecord,
+  limit: { bytes: number; explanation: string },
+  hashingAlgorithm: string,
+): Promise<{
+  location: string;
+  size: number;
+  md5: string;
+  osHashAlgo: string;
+  osHashValue: string;
+  virtualSize: number | null;
+}> {
+  const limiter = limitSize(limit.bytes, limit.explanation);
+  const hasher = createHasher(image.os_hash_algo ?? hashingAlgorithm);
+  const inspector: FormatInspectingStream | null =
+    image.container_format === 'bare' &&
+    image.virtual_size === null &&
+    INSPECTED_FORMATS.has(image.disk_format ?? '')
+      ? createFormatInspector(image.disk_format ?? '')
+      : null;
+  const intake = new PassThrough();
+  const tail = new PassThrough();
+  const inbound = inspector
+    ? pipeline(intake, limiter, hasher, inspector, tail)
+    : pipeline(intake, limiter, hasher, tail);
+  const onError = (err: Error): void => {
+    intake.destroy(err);
+  };
+  const onClose = (): void => {
+    if (!req.complete) intake.destroy(new Error('the client closed the connection during the upload'));
+  };
+  req.once('error', onError);
+  req.once('close', onClose);
+  req.pipe(intake);
+  const [piped, stored] = await Promise.allSettled([inbound, store.add(image.id, tail)]);
+  req.off('error', onError);
+  req.off('close', onClose);
+  if (piped.status === 'rejected' || stored.status === 'rejected') {
+    req.unpipe(intake);
+    req.resume();
+    if (stored.status === 'fulfilled') await store.delete(stored.value.location);
+    // A store failure also breaks the inbound pipeline; the store's own error says what went wrong.
+    if (
+      stored.status === 'rejected' &&
+      (stored.reason instanceof StoreError || piped.status === 'fulfilled')
+    ) {
+      throw stored.reason;
+    }
+    throw (piped as PromiseRejectedResult).reason;
+  }
+  const digest = hasher.result();
+  return {
+    location: stored.value.location,
+    size: stored.value.size,
+    md5: digest.md5,
+    osHashAlgo: digest.osHashAlgo,
+    osHashValue: digest.osHashValue,
+    virtualSize: inspector?.virtualSize() ?? null,
+  };
+}
+
+/** PUT and GET /v2/images/{id}/file (upstream's image_data.py upload and download). */
+export function mountImageData(
+  router: Router,
+  access: ImageAccess,
+  images: ImageRepository,
+  store: Store,
+  opts: DataRouteOptions,
+): void {
+  const authoriseUpload = (ctx: RequestContext, found: VisibleImage): void => {
+    try {
+      access.enforceMutation(ctx, 'upload_image', found);
+    } catch (err) {
+      if (err instanceof HttpError && err.explanation === 'You do not own this image') {
+        throw new HttpError(403, `Not allowed to upload image data for image ${found.image.id}`);
+      }
+      throw err;
+    }
+  };
+
+  /** Room left under user_storage_quota for this project, this image's current data not counted. */
+  const remainingQuota = async (ctx: RequestContext, imageId: string): Promise<number | null> => {
+    if (opts.userStorageQuota <= 0) return null;
+    return opts.userStorageQuota - (await images.storageUsage(ctx.projectId, imageId));
+  };
+
+  const upload = async (req: Request, res: Response): Promise<void> => {
+    // Upstream's deserializer checks the media type before anything else is looked up.
+    const contentType = req.headers['content-type'];
+    if (contentType === undefined || contentType.split(';')[0]?.trim() !== 'application/octet-stream') {
+      throw new HttpError(415, `Content type ${contentType ?? 'None'} not supported`);
+    }
+    const ctx = requestContext(res);
+    const { log } = requestLocals(res);
+    const found = await access.find(ctx, param(req, 'imageId'));
+    authoriseUpload(ctx, found);
+    const image = found.image;
+    const transition = checkStatusTransition(image, 'saving');
+    if (!transition.ok) {
+      throw new HttpError(transition.reason === 'invalid_transition' ? 409 : 400, transition.message);
+    }
+    const declared = declaredLength(req);
+    const remaining = await remainingQuota(ctx, image.id);
+    if (remaining !== null && (declared === null ? remaining <= 0 : declared > remaining)) {
+      throw quotaExceeded(declared, remaining);
+    }
+    if (declared !== null && declared > opts.imageSizeCap) {
+      throw new HttpError(413, IMAGE_TOO_LARGE, { Connection: 'close' });
+    }
+    // The compare-and-set makes this request the only uploader; a concurrent one finds the image saving.
+    if (!(await images.transition(image.id, 'queued', 'saving'))) {
+      const now = await images.get(image.id);
+      throw new HttpError(
+        409,
+        `Image status transition from ${now?.status ?? 'deleted'} to saving is not allowed`,
+      );
+    }
+    const limit =
+      remaining !== null && remaining < opts.imageSizeCap
+        ? { bytes: remaining, explanation: quotaExceeded(declared, remaining).explanation }
+        : { bytes: opts.imageSizeCap, explanation: IMAGE_TOO_LARGE };
+
+    let result: Awaited<ReturnType<typeof storeBody>>;
+    try {
+      result = await storeBody(req, store, image, limit, opts.hashingAlgorithm);
+      // Two uploads for different images of one project can each fit alone; check again with the real size.
+      const after = await remainingQuota(ctx, image.id);
+      if (after !== null && result.size > after) {
+        await store.delete(result.location);
+        throw quotaExceeded(result.size, after);
+      }
+    } catch (err) {
+      if (!(await images.transition(image.id, 'saving', 'queued'))) {
+        log.warn({ imageId: image.id }, 'upload failed and the image was no longer saving');
+      }
+      if (err instanceof StoreError) throw storeFailure(err, image.id);
+      if (err instanceof HttpError) throw new HttpError(err.status, err.explanation, { Connection: 'close' });
+      if (!req.complete) {
+        log.info({ imageId: image.id, err }, 'upload aborted by the client; image back to queued');
+        throw new HttpError(400, 'The upload was interrupted before all data arrived.', {
+          Connection: 'close',
+        });
+      }
+      throw err;
+    }
+
+    const saved = await images.completeUpload(image.id, {
+      size: result.size,
+      checksum: result.md5,
+      osHashAlgo: result.osHashAlgo,
+      osHashValue: result.osHashValue,
+      virtualSize: result.virtualSize,
+      location: result.location,
+    });
+    if (!saved) {
+      await store.delete(result.location);
+      throw new HttpError(
+        410,
+        `Image ${image.id} could not be found after upload. The image may have been deleted during the upload, ` +
+          'cleaning up the chunks uploaded.',
+      );
+    }
+    log.info({ imageId: image.id, size: result.size }, 'image data uploaded');
+    sendNoContent(res);
+  };
+
+  const download = async (req: Request, res: Response): Promise<void> => {
+    const ctx = requestContext(res);
+    const found = await access.find(ctx, param(req, 'imageId'));
+    const image = found.image;
+    if (image.status === 'deactivated' && !ctx.isAdmin) {
+      throw new HttpError(403, 'The requested image has been deactivated. Image data download is forbidden.');
+    }
+    access.enforce(ctx, 'download_image', found);
+    const locations = image.locations.filter((l) => l.status === 'active');
+    if (locations.length === 0) {
+      sendNoContent(res);
+      return;
+    }
+    const size = image.size ?? (await store.size(locations[0]?.url ?? ''));
+    const span = requestedSpan(req.headers, size);
+    let data: NodeJS.ReadableStream | null = null;
+    let failure: unknown = null;
+    // Like upstream, every location is tried in order until one yields the data.
+    for (const loc of locations) {
+      try {
+        data = await store.get(loc.url, span ?? undefined);
+        break;
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (data === null) {
+      if (failure instanceof StoreError && failure.kind === 'not-found') {
+        sendNoContent(res);
+        return;
+      }
+      throw failure;
+    }
+    res.status(span ? 206 : 200);
+    res.setHeader('Content-Type', 'application/octet-stream');
+    if (span) res.setHeader('Content-Range', `bytes ${span.start}-${span.end}/${size}`);
+    if (image.checksum) res.setHeader('Content-MD5', image.checksum);
+    res.setHeader('Content-Length', String(span ? span.end - span.start + 1 : size));
+    res.flushHeaders();
+    try {
+      await pipeline(data, res);
+    } catch (err) {
+      requestLocals(res).log.warn({ imageId: image.id, err }, 'image download interrupted');
+      res.destroy();
+    }
+  };
+
+  route(router, '/v2/images/:imageId/file', 'GET, PUT', {
+    GET: { bodyReject: true, handler: download },
+    PUT: { handler: upload },
+  });
+}
