@@ -4,8 +4,8 @@
 # $STACK_DIR/results/tempest-<target>.txt, the passed tests to tempest-<target>.passed, and the
 # subunit stream beside them.
 #   test/tempest/run.sh ours|upstream [REGEX]
-# For ours, features that later issues bring (import, caching, locations, metadefs) are turned off
-# by configuration, and the metadef API tests that no option covers are excluded by exclude-ours.txt.
+# For ours, features that later issues bring (caching, locations) are turned off by configuration;
+# tests that no option covers are excluded by exclude-ours.txt.
 set -euo pipefail
 TARGET=${1:?usage: run.sh ours|upstream [REGEX]}
 REGEX=${2:-'^tempest.api.image'}
@@ -14,8 +14,10 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 set -a; . "$STACK_ENV"; set +a
 WS="$STACK_DIR/tempest-$TARGET"; WWW="$STACK_DIR/www"; RESULTS="$STACK_DIR/results"
 install -d "$RESULTS" "$WWW"
+# One run per target at a time: runs share the workspace and the results files.
+exec 9>"$STACK_DIR/tempest-$TARGET.lock"; flock 9
 case "$TARGET" in
-  ours) REGION_IMAGE=${API_REGION:?the stack runs no api-server}; IMPORT=False; CACHING=False; EXCLUDE="$HERE/exclude-ours.txt" ;;
+  ours) REGION_IMAGE=${API_REGION:?the stack runs no api-server}; IMPORT=True; CACHING=False; EXCLUDE="$HERE/exclude-ours.txt" ;;
   upstream) REGION_IMAGE=$OS_REGION_NAME; IMPORT=True; CACHING=True; EXCLUDE= ;;
   *) echo "target must be ours or upstream" >&2; exit 2 ;;
 esac
