@@ -12,6 +12,7 @@ import { createPolicy, type Policy } from './auth/policy.js';
 import { ConfigError, loadConfig, type GlanceConfig } from './config/index.js';
 import { ImageRepository } from './db/image-repo.js';
 import { MemberRepository } from './db/member-repo.js';
+import { MetadefRepository } from './db/metadef-repo.js';
 import { migrate, SchemaVersionError } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import type { JsonObject } from './domain/json-schema.js';
@@ -20,12 +21,15 @@ import { DEFAULT_DOMAIN_CONFIG, type DomainConfig } from './domain/types.js';
 import { createApp } from './http/app.js';
 import { onClientError } from './http/client-error.js';
 import { handlersInFlight } from './http/inflight.js';
+import { DEFAULT_METADEFS_DIR, loadMetadefs } from './metadefs/loader.js';
 import { FileStore } from './store/file-store.js';
 
-const USAGE = `usage: main.js [db-sync] --config-file PATH [--migrate] [--shutdown-timeout SECONDS]
+const USAGE = `usage: main.js [db-sync | db-load-metadefs [PATH]] --config-file PATH [--migrate] [--shutdown-timeout SECONDS]
 
-  (no command)  check the database schema, then serve the Image API with [DEFAULT] workers processes
-  db-sync       create the schema in an empty database (like glance-manage db_sync) and exit
+  (no command)      check the database schema, then serve the Image API with [DEFAULT] workers processes
+  db-sync           create the schema in an empty database (like glance-manage db_sync) and exit
+  db-load-metadefs  load the metadata definition files of PATH (default ${DEFAULT_METADEFS_DIR}), skipping
+                    namespaces already in the database (like glance-manage db_load_metadefs), and exit
   --migrate     create the schema first when the database is empty, then serve
 `;
 
@@ -33,7 +37,9 @@ const USAGE = `usage: main.js [db-sync] --config-file PATH [--migrate] [--shutdo
 class UsageError extends Error {}
 
 interface Options {
-  command: 'serve' | 'db-sync';
+  command: 'serve' | 'db-sync' | 'db-load-metadefs';
+  /** db-load-metadefs: the definitions directory (or file). */
+  metadefsPath: string;
   configFile: string;
   migrate: boolean;
   shutdownTimeoutMs: number;
@@ -55,7 +61,11 @@ function parseOptions(argv: string[]): Options {
     process.exit(0);
   }
   const [command = 'serve', ...extra] = positionals;
-  if ((command !== 'serve' && command !== 'db-sync') || extra.length > 0) {
+  const maxExtra = command === 'db-load-metadefs' ? 1 : 0;
+  if (
+    (command !== 'serve' && command !== 'db-sync' && command !== 'db-load-metadefs') ||
+    extra.length > maxExtra
+  ) {
     throw new UsageError(`unknown command: ${positionals.join(' ')}`);
   }
   if (!values['config-file']) throw new UsageError('--config-file is required');
@@ -64,6 +74,7 @@ function parseOptions(argv: string[]): Options {
     throw new UsageError('--shutdown-timeout must be a number of seconds');
   return {
     command,
+    metadefsPath: extra[0] ?? DEFAULT_METADEFS_DIR,
     configFile: values['config-file'],
     migrate: values.migrate,
     shutdownTimeoutMs: timeout * 1000,
@@ -180,6 +191,7 @@ async function serve({ cfg, domain, policy, datadir }: Settings, opts: Options, 
     domain,
     images: new ImageRepository(pool),
     members: new MemberRepository(pool),
+    metadefs: new MetadefRepository(pool),
     store: new FileStore({ datadir }),
     policy,
     authenticate: createAuthMiddleware(cfg, log, { policy }),
@@ -219,6 +231,21 @@ async function serve({ cfg, domain, policy, datadir }: Settings, opts: Options, 
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** db-load-metadefs: exit status 1 when a file could not be loaded. */
+async function loadMetadefsCommand(cfg: GlanceConfig, source: string, log: Logger): Promise<void> {
+  const pool = createPool(cfg.database.connection, { connectionLimit: 1 });
+  try {
+    const report = await loadMetadefs(pool, source, log);
+    log.info(
+      { loaded: report.loaded.length, skipped: report.skipped.length, failed: report.failed.length },
+      'metadata definitions loaded',
+    );
+    if (report.failed.length > 0) process.exitCode = 1;
+  } finally {
+    await pool.end();
+  }
 }
 
 /** The primary process: forks `workers` children (upstream's process model) and restarts any that die. */
@@ -284,6 +311,11 @@ async function main(): Promise<void> {
     try {
       if (opts.command === 'db-sync') {
         await prepareSchema(cfg, true, log);
+        return;
+      }
+      if (opts.command === 'db-load-metadefs') {
+        await prepareSchema(cfg, false, log);
+        await loadMetadefsCommand(cfg, opts.metadefsPath, log);
         return;
       }
       await prepareSchema(cfg, opts.migrate, log);

@@ -47,6 +47,10 @@ export const defaultSection = z.object({
     'web-download',
     'copy-image',
   ]),
+  // Where glance-direct and web-download stage data without enabled_backends; upstream only reads file:/// URIs.
+  node_staging_uri: str
+    .refine((uri) => uri.startsWith('file:///'), 'must be a file:/// URI naming an absolute directory')
+    .default('file:///tmp/staging/'),
   enforce_secure_rbac: bool.default(false),
   image_cache_dir: optionalStr.default(null),
   allow_additional_image_properties: bool.default(true),

@@ -4,14 +4,17 @@ import type { Policy } from '../auth/policy.js';
 import type { GlanceConfig } from '../config/index.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import type { MemberRepository } from '../db/member-repo.js';
+import type { MetadefRepository } from '../db/metadef-repo.js';
 import type { DomainConfig } from '../domain/types.js';
 import { ImageAccess } from '../routes/image-access.js';
 import { mountImageActions } from '../routes/image-actions.js';
 import { mountImageData } from '../routes/image-data.js';
 import { mountImageMembers } from '../routes/image-members.js';
 import { mountImageTags } from '../routes/image-tags.js';
+import { mountImportApi } from '../routes/import.js';
 import { mountImages } from '../routes/images.js';
 import { mountInfo } from '../routes/info.js';
+import { mountMetadefs } from '../routes/metadefs.js';
 import { mountSchemas } from '../routes/schemas.js';
 import type { Store } from '../store/store.js';
 import { accessLog } from './access-log.js';
@@ -26,6 +29,7 @@ export interface AppDeps {
   domain: DomainConfig;
   images: ImageRepository;
   members: MemberRepository;
+  metadefs: MetadefRepository;
   store: Store;
   policy: Policy;
   /** Sets the request's RequestContext, or answers 401 (keystonemiddleware + upstream's context middleware). */
@@ -88,11 +92,13 @@ export function createApp(deps: AppDeps): Express {
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
   });
   mountImageTags(router, access, images, domain);
+  mountImportApi(router, access, { ...deps, jsonLimit: deps.jsonBodyLimit });
   mountImageMembers(router, access, members, {
     memberQuota: config.DEFAULT.image_member_quota,
     secureRbac,
     jsonLimit: deps.jsonBodyLimit,
   });
+  mountMetadefs(router, { metadefs: deps.metadefs, policy, domain, jsonLimit: deps.jsonBodyLimit });
   app.use(router);
 
   app.use((req, _res, next) => next(new HttpError(IMPLEMENTED.has(req.method) ? 404 : 501)));

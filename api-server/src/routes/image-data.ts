@@ -5,16 +5,14 @@ import type { Request, Response, Router } from 'express';
 import type { RequestContext } from '../auth/context.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import { checkStatusTransition } from '../domain/status.js';
-import type { ImageRecord } from '../domain/types.js';
-import { createFormatInspector, type FormatInspectingStream } from '../format/inspector.js';
 import { HttpError } from '../http/errors.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { requestedSpan } from '../http/range.js';
 import { sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
 import { StoreError } from '../store/errors.js';
-import { createHasher } from '../store/hashing.js';
-import { IMAGE_TOO_LARGE, limitSize } from '../store/limit.js';
+import { ingestImageData, type IngestResult } from '../store/ingest.js';
+import { IMAGE_TOO_LARGE } from '../store/limit.js';
 import type { Store } from '../store/store.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';
 
@@ -26,9 +24,6 @@ export interface DataRouteOptions {
   /** [DEFAULT] hashing_algorithm. */
   hashingAlgorithm: string;
 }
-
-// Disk formats upstream inspects in flight (for container_format bare only) to learn the virtual size.
-const INSPECTED_FORMATS = new Set(['raw', 'qcow2', 'vhd', 'vhdx', 'vmdk', 'vdi', 'qed']);
 
 function declaredLength(req: IncomingMessage): number | null {
   const raw = req.headers['content-length'];
@@ -45,7 +40,7 @@ function quotaExceeded(size: number | null, remaining: number): HttpError {
 }
 
 /** Upstream's texts for glance_store failures while writing. */
-function storeFailure(err: StoreError, imageId: string): HttpError {
+export function storeFailure(err: StoreError, imageId: string): HttpError {
   switch (err.kind) {
     case 'storage-full':
       return new HttpError(413, `Image storage media is full: ${err.message}`);
@@ -59,37 +54,15 @@ function storeFailure(err: StoreError, imageId: string): HttpError {
 }
 
 /**
- * Streams the request body through the size limit, the hasher and (for bare raw/qcow2/… images) the format
- * inspector into the store. The request is piped rather than owned by the pipeline, so a refusal half-way
- * leaves the connection able to carry the error response; the unread rest of the body is discarded.
+ * Hands the request body to `consume` as a stream. The request is piped rather than owned by the consumer's
+ * pipeline, so a refusal half-way leaves the connection able to carry the error response; the unread rest of
+ * the body is then discarded. A client that disconnects early makes the stream fail.
  */
-async function storeBody(
+export async function receiveRequestBody<T>(
   req: IncomingMessage,
-  store: Store,
-  image: ImageRecord,
-  limit: { bytes: number; explanation: string },
-  hashingAlgorithm: string,
-): Promise<{
-  location: string;
-  size: number;
-  md5: string;
-  osHashAlgo: string;
-  osHashValue: string;
-  virtualSize: number | null;
-}> {
-  const limiter = limitSize(limit.bytes, limit.explanation);
-  const hasher = createHasher(image.os_hash_algo ?? hashingAlgorithm);
-  const inspector: FormatInspectingStream | null =
-    image.container_format === 'bare' &&
-    image.virtual_size === null &&
-    INSPECTED_FORMATS.has(image.disk_format ?? '')
-      ? createFormatInspector(image.disk_format ?? '')
-      : null;
+  consume: (body: NodeJS.ReadableStream) => Promise<T>,
+): Promise<T> {
   const intake = new PassThrough();
-  const tail = new PassThrough();
-  const inbound = inspector
-    ? pipeline(intake, limiter, hasher, inspector, tail)
-    : pipeline(intake, limiter, hasher, tail);
   const onError = (err: Error): void => {
     intake.destroy(err);
   };
@@ -99,31 +72,16 @@ async function storeBody(
   req.once('error', onError);
   req.once('close', onClose);
   req.pipe(intake);
-  const [piped, stored] = await Promise.allSettled([inbound, store.add(image.id, tail)]);
-  req.off('error', onError);
-  req.off('close', onClose);
-  if (piped.status === 'rejected' || stored.status === 'rejected') {
+  try {
+    return await consume(intake);
+  } catch (err) {
     req.unpipe(intake);
     req.resume();
-    if (stored.status === 'fulfilled') await store.delete(stored.value.location);
-    // A store failure also breaks the inbound pipeline; the store's own error says what went wrong.
-    if (
-      stored.status === 'rejected' &&
-      (stored.reason instanceof StoreError || piped.status === 'fulfilled')
-    ) {
-      throw stored.reason;
-    }
-    throw (piped as PromiseRejectedResult).reason;
+    throw err;
+  } finally {
+    req.off('error', onError);
+    req.off('close', onClose);
   }
-  const digest = hasher.result();
-  return {
-    location: stored.value.location,
-    size: stored.value.size,
-    md5: digest.md5,
-    osHashAlgo: digest.osHashAlgo,
-    osHashValue: digest.osHashValue,
-    virtualSize: inspector?.virtualSize() ?? null,
-  };
 }
 
 /** PUT and GET /v2/images/{id}/file (upstream's image_data.py upload and download). */
@@ -187,9 +145,11 @@ export function mountImageData(
         ? { bytes: remaining, explanation: quotaExceeded(declared, remaining).explanation }
         : { bytes: opts.imageSizeCap, explanation: IMAGE_TOO_LARGE };
 
-    let result: Awaited<ReturnType<typeof storeBody>>;
+    let result: IngestResult;
     try {
-      result = await storeBody(req, store, image, limit, opts.hashingAlgorithm);
+      result = await receiveRequestBody(req, (body) =>
+        ingestImageData(body, store, image, limit, opts.hashingAlgorithm),
+      );
       // Two uploads for different images of one project can each fit alone; check again with the real size.
       const after = await remainingQuota(ctx, image.id);
       if (after !== null && result.size > after) {

@@ -1,0 +1,135 @@
+import type { Logger } from 'pino';
+import type { GlanceConfig } from '../config/index.js';
+import type { ImageRepository } from '../db/image-repo.js';
+import { createPool } from '../db/pool.js';
+import { TaskRepository, type TaskRecord } from '../db/task-repo.js';
+import type { DomainConfig } from '../domain/types.js';
+import type { Store } from '../store/store.js';
+import { runApiImageImport } from './api-image-import.js';
+import { FAILED_STORES, IMPORTING_STORES, lockIsStale } from './bookkeeping.js';
+import { resolveDestination, resolveWithDns } from './destination.js';
+import { openExternal } from './external-fetch.js';
+import { ImportRepository } from './import-repo.js';
+import { runLegacyImport } from './legacy-import.js';
+import { StagingArea, stagingDirectory } from './staging.js';
+import type { TaskContext } from './task-context.js';
+import { TaskRunner } from './task-runner.js';
+import type { ImportFiltering } from './uri-filter.js';
+
+export interface ImportServiceDeps {
+  config: GlanceConfig;
+  domain: DomainConfig;
+  images: ImageRepository;
+  store: Store;
+  logger: Logger;
+}
+
+// upstream's [wsgi] task_pool_threads default: tasks running at once in one process.
+const TASK_CONCURRENCY = 16;
+// upstream's [task] task_time_to_live default (hours a finished task stays listed); this server has no [task].
+const TASK_TIME_TO_LIVE_HOURS = 48;
+// urllib waits forever on a silent server; here a download that moves no byte for this long fails instead,
+// well before its import lock (renewed by progress) could be taken over.
+const DOWNLOAD_IDLE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Image import and tasks for one server process: the task and image-lock repositories (on a pool of their
+ * own), the staging area, the web-download filter and the in-process task runner.
+ */
+export class ImportService {
+  readonly tasks: TaskRepository;
+  readonly imports: ImportRepository;
+  readonly staging: StagingArea;
+  readonly filtering: ImportFiltering;
+  readonly #runner: TaskRunner;
+  readonly #context: TaskContext;
+
+  constructor(deps: ImportServiceDeps) {
+    const { config } = deps;
+    const log = deps.logger.child({ component: 'import' });
+    const pool = createPool(config.database.connection);
+    this.tasks = new TaskRepository(pool);
+    this.imports = new ImportRepository(pool, deps.images);
+    this.staging = new StagingArea(stagingDirectory(config));
+    this.filtering = config.import_filtering_opts;
+    this.#runner = new TaskRunner(TASK_CONCURRENCY, log);
+    this.#context = {
+      images: deps.images,
+      imports: this.imports,
+      tasks: this.tasks,
+      staging: this.staging,
+      store: deps.store,
+      storeName: config.DEFAULT.enabled_backends ? config.glance_store.default_backend : null,
+      domain: deps.domain,
+      openExternal: (uri) =>
+        openExternal(uri, {
+          filtering: this.filtering,
+          resolve: resolveWithDns,
+          idleTimeoutMs: DOWNLOAD_IDLE_TIMEOUT_MS,
+        }),
+      imageSizeCap: config.DEFAULT.image_size_cap,
+      userStorageQuota: config.DEFAULT.user_storage_quota,
+      hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+      taskTimeToLiveHours: TASK_TIME_TO_LIVE_HOURS,
+      log,
+    };
+  }
+
+  /** Throws UriRefused unless the server may fetch `uri` (lists, resolution, internal addresses). */
+  async checkExternalUri(uri: string): Promise<void> {
+    await resolveDestination(uri, this.filtering, resolveWithDns);
+  }
+
+  /**
+   * _enforce_import_lock for another task's lock on the image: null while it stands; once stale, its task is
+   * failed and the lock removed, and the old holder (null if its task no longer exists) is returned.
+   */
+  async breakStaleLock(imageId: string, holderId: string): Promise<{ holder: TaskRecord | null } | null> {
+    const holder = await this.tasks.find(holderId);
+    if (!lockIsStale(holder, new Date())) return null;
+    if (holder) {
+      await this.tasks.finish(
+        holder.id,
+        { status: 'failure', message: 'Expired lock preempted' },
+        TASK_TIME_TO_LIVE_HOURS,
+      );
+    }
+    if (!(await this.imports.releaseLock(imageId, holderId))) return null;
+    this.#context.log.warn(
+      { imageId, holderId, status: holder?.status ?? 'missing' },
+      'removed a stale import lock',
+    );
+    return { holder };
+  }
+
+  /** _cleanup_stale_task_progress: the stores of a task whose lock was broken leave the progress lists. */
+  async cleanupStaleProgress(imageId: string, taskId: string, stale: TaskRecord): Promise<void> {
+    const backend = (stale.input as { backend?: unknown } | null)?.backend;
+    const stores = Array.isArray(backend) ? backend.filter((s): s is string => typeof s === 'string') : [];
+    if (stores.length === 0) return;
+    await this.imports.change(imageId, taskId, (image) => {
+      const setProperties: Record<string, string> = {};
+      for (const key of [IMPORTING_STORES, FAILED_STORES]) {
+        const values = (image.properties[key] ?? '').split(',');
+        if (stores.some((s) => values.includes(s))) {
+          setProperties[key] = values.filter((v) => !stores.includes(v)).join(',');
+        }
+      }
+      return { setProperties };
+    });
+  }
+
+  /** Runs a freshly created task in this process, after the response that created it. */
+  start(task: TaskRecord): void {
+    const run = task.type === 'import' ? runLegacyImport : runApiImageImport;
+    this.#runner.spawn(task.id, () => run(task, this.#context));
+  }
+
+  /** upstream's start-up cleaning of the staging area; failures are only logged. */
+  sweepStaging(): void {
+    const { images, log } = this.#context;
+    this.staging
+      .sweep(async (imageId) => (await images.get(imageId)) !== null, log)
+      .catch((err: unknown) => log.error({ err }, 'could not scan the staging area for residue'));
+  }
+}

@@ -1,0 +1,73 @@
+import type { RequestContext } from '../auth/context.js';
+import type { Policy, PolicyAction } from '../auth/policy.js';
+import type { MetadefRepository } from '../db/metadef-repo.js';
+import type { NamespaceRecord } from '../domain/metadef-types.js';
+import { HttpError } from '../http/errors.js';
+
+/** How a controller words a namespace it cannot use: each of upstream's metadef controllers has its own. */
+export type NamespaceMiss =
+  /** "Namespace X not found" whether it is missing or invisible (properties, tags, resource types, updates). */
+  | 'plain'
+  /** A missing one is the database layer's message, an invisible one "Namespace X not found" (objects). */
+  | 'objects';
+
+/**
+ * Upstream's namespace lookup and MetadefAPIPolicy: the database layer's visibility rule (admins, the owner, and
+ * anyone for public namespaces), then policy rules checked against the namespace, where a refusal on a
+ * namespace the caller may not even see is a 404 rather than a 403.
+ */
+export class MetadefAccess {
+  constructor(
+    readonly repo: MetadefRepository,
+    private readonly policy: Policy,
+  ) {}
+
+  /** _is_namespace_visible */
+  visible(ctx: RequestContext, ns: NamespaceRecord): boolean {
+    return (
+      ctx.isAdmin || ns.visibility === 'public' || (ctx.projectId !== null && ctx.projectId === ns.owner)
+    );
+  }
+
+  /** The namespace, or null when it is missing; 'invisible' when the caller may not see it. */
+  async lookup(ctx: RequestContext, name: string): Promise<NamespaceRecord | 'invisible' | null> {
+    const ns = await this.repo.namespace(name);
+    if (ns === null) return null;
+    return this.visible(ctx, ns) ? ns : 'invisible';
+  }
+
+  /** The namespace a controller works on, or its 404. */
+  async find(ctx: RequestContext, name: string, miss: NamespaceMiss = 'plain'): Promise<NamespaceRecord> {
+    const found = await this.lookup(ctx, name);
+    if (found !== null && found !== 'invisible') return found;
+    if (found === null && miss === 'objects') {
+      throw new HttpError(404, `Metadata definition namespace=${name} was not found.`);
+    }
+    throw new HttpError(404, `Namespace ${name} not found`);
+  }
+
+  private target(ns: NamespaceRecord | null): { owner: string | null; visibility?: string } | undefined {
+    return ns === null ? undefined : { owner: ns.owner, visibility: ns.visibility };
+  }
+
+  /** MetadefAPIPolicy.check */
+  check(ctx: RequestContext, action: PolicyAction, ns: NamespaceRecord | null = null): boolean {
+    return this.policy.check(ctx, action, this.target(ns));
+  }
+
+  /** MetadefAPIPolicy._enforce */
+  enforce(ctx: RequestContext, action: PolicyAction, ns: NamespaceRecord | null = null): void {
+    try {
+      this.policy.enforce(ctx, action, this.target(ns));
+    } catch (err) {
+      if (
+        err instanceof HttpError &&
+        err.status === 403 &&
+        (action === 'get_metadef_namespace' || !this.check(ctx, 'get_metadef_namespace', ns))
+      ) {
+        throw new HttpError(404);
+      }
+      throw err;
+    }
+  }
+}
