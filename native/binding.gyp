@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "glance_rbd",
+      "sources": ["src/glance_rbd.cc"],
+      "libraries": ["-lrbd", "-lrados"],
+      "cflags_cc": ["-Wall", "-Wextra", "-Werror"]
+    }
+  ]
+}
