@@ -1,0 +1,216 @@
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { z } from 'zod';
+
+/**
+ * The GlanceService API, defined once: the zod schemas below validate a spec at reconcile time and generate
+ * the CRD's structural schema (crds/, `npm run gen:crds`), so the two cannot disagree. Rules that span fields
+ * live in refinements, which the CRD cannot express: the operator reports them as Stalled/InvalidSpec.
+ */
+export const GROUP = 'glance.stackops.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'GlanceService';
+export const PLURAL = 'glanceservices';
+export const SINGULAR = 'glanceservice';
+export const SHORT_NAMES = ['gls'];
+export const GLANCE_SERVICE = { group: GROUP, version: VERSION, plural: PLURAL, kind: KIND } as const;
+
+// Names end up in SQL, Ceph caps and CLI arguments: restrict them to characters that need no quoting there.
+const k8sName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+const secretKey = z
+  .string()
+  .max(253)
+  .regex(/^[-._a-zA-Z0-9]+$/);
+const plainName = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[A-Za-z0-9_.-]+$/);
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL');
+const quantity = z.string().regex(/^[+]?[0-9.]+([eE][-+]?[0-9]+|[numkKMGTPE]i?)?$/, 'must be a quantity');
+const iniName = z.string().regex(/^[A-Za-z0-9_.-]+$/);
+
+const credentialsRef = z
+  .object({
+    name: k8sName.describe('Secret in the GlanceService namespace.'),
+    usernameKey: secretKey.default('username'),
+    passwordKey: secretKey.default('password'),
+  })
+  .describe('Admin credentials the operator uses; they never reach the API pods.');
+
+const passwordRef = z
+  .object({ name: k8sName, key: secretKey.default('password') })
+  .describe('A password to use instead of a generated one; changing it is applied.');
+
+export const databaseSpec = z.object({
+  host: z.string().min(1).max(253).describe('MariaDB/MySQL host, reached by the operator and the API pods.'),
+  port: z.number().int().min(1).max(65535).default(3306),
+  name: z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z0-9_]+$/)
+    .default('glance'),
+  user: z
+    .string()
+    .max(80)
+    .regex(/^[A-Za-z0-9_]+$/)
+    .default('glance')
+    .describe("Created for 'localhost' and '%' with ALL PRIVILEGES on the database."),
+  adminSecretRef: credentialsRef,
+  passwordSecretRef: passwordRef.optional(),
+});
+
+export const keystoneSpec = z.object({
+  authUrl: httpUrl.describe(
+    'Identity v3 URL, e.g. http://keystone:5000/v3, used by the operator and the API.',
+  ),
+  wwwAuthenticateUri: httpUrl.optional().describe('Public identity URL for clients; default authUrl.'),
+  region: plainName(255).default('RegionOne'),
+  adminSecretRef: credentialsRef,
+  adminProjectName: plainName(64).default('admin'),
+  adminUserDomainName: plainName(64).default('Default'),
+  adminProjectDomainName: plainName(64).default('Default'),
+  serviceDomainName: plainName(64).default('Default').describe('Domain of the service project and user.'),
+  projectName: plainName(64).default('service'),
+  userName: plainName(255).default('glance'),
+  serviceName: plainName(255).default('glance'),
+  serviceDescription: z.string().max(255).default('OpenStack Image'),
+  passwordSecretRef: passwordRef.optional(),
+});
+
+export const cephSpec = z.object({
+  monHost: z
+    .string()
+    .regex(/^[^\r\n]+$/)
+    .describe("ceph.conf's mon_host, e.g. [v2:10.0.0.1:3300,v1:10.0.0.1:6789]."),
+  adminSecretRef: z.object({
+    name: k8sName,
+    keyringKey: secretKey.default('keyring').describe('Key holding the admin keyring file.'),
+  }),
+  adminUser: plainName(64).default('admin').describe('cephx id of the admin key (client.<adminUser>).'),
+  pool: plainName(128).default('images'),
+  pgNum: z
+    .number()
+    .int()
+    .min(1)
+    .max(32768)
+    .optional()
+    .describe("Default: the cluster's osd_pool_default_pg_num."),
+  user: plainName(64).default('glance').describe('cephx id for the API (client.<user>).'),
+});
+
+export const STORE_BACKENDS = ['file', 'rbd'] as const;
+export type StoreBackend = (typeof STORE_BACKENDS)[number];
+
+export const storeSpec = z.object({
+  backends: z.array(z.enum(STORE_BACKENDS)).min(1).max(2).default(['file']),
+  default: z.enum(STORE_BACKENDS).optional().describe('Default: the first backend.'),
+  file: z
+    .object({
+      size: quantity.default('10Gi'),
+      storageClassName: z.string().max(253).optional(),
+      accessMode: z.enum(['ReadWriteOnce', 'ReadWriteMany']).default('ReadWriteOnce'),
+    })
+    .prefault({})
+    .describe('The PersistentVolumeClaim holding the file store.'),
+});
+
+export const glanceServiceSpec = z
+  .object({
+    image: z.string().min(1).describe('Container image of the Glance API server.'),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+    replicas: z.number().int().min(0).max(32).default(1),
+    resources: z
+      .object({
+        requests: z.record(z.string(), quantity).optional(),
+        limits: z.record(z.string(), quantity).optional(),
+      })
+      .optional(),
+    deletionPolicy: z
+      .enum(['Retain', 'Delete'])
+      .default('Retain')
+      .describe(
+        'On delete, Keystone registration is always removed; Delete also drops the database, its users, ' +
+          'the Ceph user and pool, and the file-store claim.',
+      ),
+    extraConfig: z
+      .record(iniName, z.record(iniName, z.string().regex(/^[^\r\n]*$/)))
+      .default({})
+      .describe('glance-api.conf settings by section, applied over the rendered ones.'),
+    endpoints: z
+      .object({ public: httpUrl.optional(), internal: httpUrl.optional(), admin: httpUrl.optional() })
+      .prefault({})
+      .describe("Keystone endpoint URLs; each defaults to the API Service's cluster URL."),
+    database: databaseSpec,
+    keystone: keystoneSpec,
+    ceph: cephSpec.optional(),
+    store: storeSpec.prefault({}),
+  })
+  .superRefine((spec, ctx) => {
+    const { backends } = spec.store;
+    if (new Set(backends).size !== backends.length) {
+      ctx.addIssue({ code: 'custom', path: ['store', 'backends'], message: 'lists a backend twice' });
+    }
+    if (spec.store.default && !backends.includes(spec.store.default)) {
+      ctx.addIssue({ code: 'custom', path: ['store', 'default'], message: 'must be one of store.backends' });
+    }
+    if (backends.includes('rbd') && !spec.ceph) {
+      ctx.addIssue({ code: 'custom', path: ['ceph'], message: 'is required when store.backends has rbd' });
+    }
+    if (backends.includes('file') && spec.replicas > 1 && spec.store.file.accessMode !== 'ReadWriteMany') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['store', 'file', 'accessMode'],
+        message: 'must be ReadWriteMany when several replicas share the file store',
+      });
+    }
+  });
+
+export type GlanceServiceSpec = z.output<typeof glanceServiceSpec>;
+
+export const conditionSchema = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string(),
+  message: z.string(),
+  observedGeneration: z.number().int().optional(),
+  lastTransitionTime: z.string(),
+});
+
+export const glanceServiceStatus = z.object({
+  observedGeneration: z.number().int().optional(),
+  conditions: z.array(conditionSchema).optional(),
+  serviceId: z.string().optional().describe('Keystone service ID.'),
+  endpoints: z
+    .object({ public: z.string().optional(), internal: z.string().optional(), admin: z.string().optional() })
+    .optional(),
+  configHash: z.string().optional().describe('Hash of the rendered configuration the Deployment runs.'),
+  readyReplicas: z.number().int().optional(),
+});
+
+export type GlanceServiceStatus = z.output<typeof glanceServiceStatus>;
+
+/** The object as read from the API server: only its spec is validated (at reconcile time). */
+export interface GlanceService {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  // Read through CustomObjectsApi, so timestamps are the API server's strings, not Dates.
+  metadata: V1ObjectMeta & { name: string; namespace: string; uid: string };
+  spec?: unknown;
+  status?: GlanceServiceStatus;
+}
+
+/** The validated spec, or a message naming each offending field for the InvalidSpec condition. */
+export function parseSpec(raw: unknown): { spec: GlanceServiceSpec } | { error: string } {
+  const result = glanceServiceSpec.safeParse(raw ?? {});
+  if (result.success) return { spec: result.data };
+  return {
+    error: result.error.issues
+      .map((i) => `${['spec', ...i.path.map(String)].join('.')}: ${i.message}`)
+      .join('; '),
+  };
+}

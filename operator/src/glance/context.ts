@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
+import type { EventRecorder, EventType } from '../runtime/events.js';
+import type { KubeClient } from '../runtime/kube-client.js';
+import type { OperatorMetrics } from '../runtime/operator-metrics.js';
+import { eventTarget } from './credentials.js';
+import type { AdminSessions } from './sessions.js';
+
+/** The condition types of the five steps, in the order they run. */
+export const STEPS = [
+  'DatabaseReady',
+  'KeystoneReady',
+  'CephReady',
+  'ConfigReady',
+  'DeploymentReady',
+] as const;
+export type StepType = (typeof STEPS)[number];
+
+/** What one step found: its condition, and whether only a person can move it on. */
+export interface StepResult {
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+  terminal?: boolean;
+}
+
+export interface Passwords {
+  database: string;
+  keystone: string;
+}
+
+/** Everything a step needs for one reconcile of one GlanceService. */
+export interface ReconcileContext {
+  gs: GlanceService;
+  spec: GlanceServiceSpec;
+  kube: KubeClient;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  log: Logger;
+  sessions: AdminSessions;
+}
+
+/** Records an Event on the GlanceService for a change the operator made or found. */
+export function notify(
+  ctx: Pick<ReconcileContext, 'events' | 'gs'>,
+  reason: string,
+  note: string,
+  type: EventType = 'Normal',
+) {
+  return ctx.events.record(eventTarget(ctx.gs), type, reason, note);
+}

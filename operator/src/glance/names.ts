@@ -1,0 +1,58 @@
+import type { V1OwnerReference } from '@kubernetes/client-node';
+import { API_VERSION, GROUP, KIND, type GlanceService } from '../api/glance-service-types.js';
+
+export const FINALIZER = `${GROUP}/cleanup`;
+export const FIELD_MANAGER = 'glance-operator';
+export const CONTROLLER_NAME = `${GROUP}/operator`;
+export const MANAGED_BY = 'glance-operator';
+/** Selects every object this operator owns, for its informers. */
+export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+export const CONFIG_HASH_ANNOTATION = `${GROUP}/config-hash`;
+export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
+export const API_PORT = 9292;
+
+/** The names of everything one GlanceService owns, derived from its name alone. */
+export function objectNames(name: string) {
+  return {
+    api: `${name}-api`,
+    config: `${name}-config`,
+    dbPassword: `${name}-db-password`,
+    keystonePassword: `${name}-keystone-password`,
+    cephClient: `${name}-ceph-client`,
+    imagesClaim: `${name}-images`,
+    dbSyncPrefix: `${name}-db-sync-`,
+  };
+}
+
+export function labels(name: string, component: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'glance',
+    'app.kubernetes.io/instance': name,
+    'app.kubernetes.io/component': component,
+    'app.kubernetes.io/managed-by': MANAGED_BY,
+  };
+}
+
+export function selectorLabels(name: string, component: string): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'glance',
+    'app.kubernetes.io/instance': name,
+    'app.kubernetes.io/component': component,
+  };
+}
+
+export function ownerReference(gs: GlanceService): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: gs.metadata.name,
+    uid: gs.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** The cluster URL of the API Service: the default of every Keystone endpoint. */
+export function serviceUrl(gs: GlanceService): string {
+  return `http://${objectNames(gs.metadata.name).api}.${gs.metadata.namespace}.svc:${API_PORT}`;
+}

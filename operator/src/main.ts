@@ -1,0 +1,103 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { CONTROLLER_NAME, FIELD_MANAGER } from './glance/names.js';
+import { createGlanceController } from './glance/glance-controller.js';
+import { loadOptions } from './options.js';
+import { EventRecorder } from './runtime/events.js';
+import { boundPort, startHealthServer } from './runtime/health-server.js';
+import { KubeClient } from './runtime/kube-client.js';
+import { LeaderElector, DEFAULT_LEADER_TIMINGS } from './runtime/leader-election.js';
+import { createOperatorMetrics } from './runtime/operator-metrics.js';
+
+// node dist/operator/src/main.js — KUBECONFIG (or ~/.kube/config) outside a cluster, the service account inside.
+async function main(): Promise<number> {
+  const opts = loadOptions(process.env);
+  const log = pino({ level: opts.LOG_LEVEL, base: { component: 'glance-operator' } });
+  const config = new KubeConfig();
+  config.loadFromDefault();
+  const metrics = createOperatorMetrics();
+  const kube = new KubeClient(config, metrics, FIELD_MANAGER);
+  const events = new EventRecorder(kube, CONTROLLER_NAME, opts.identity, log);
+  const controller = createGlanceController({
+    kube,
+    events,
+    metrics,
+    log,
+    namespace: opts.WATCH_NAMESPACE,
+    resyncMs: opts.RESYNC_SECONDS * 1000,
+    stalledRetryMs: opts.STALLED_RETRY_SECONDS * 1000,
+    workers: opts.WORKERS,
+  });
+  const elector = opts.LEADER_ELECT
+    ? new LeaderElector(
+        kube,
+        {
+          namespace: opts.leaseNamespace,
+          leaseName: opts.LEASE_NAME,
+          identity: opts.identity,
+          ...DEFAULT_LEADER_TIMINGS,
+        },
+        metrics,
+        log,
+      )
+    : undefined;
+
+  const health = await startHealthServer(
+    opts.HEALTH_PORT,
+    opts.HEALTH_ADDRESS,
+    {
+      live: () => true,
+      // A candidate waiting for the lease is healthy and ready; the leader is ready once its caches are.
+      ready: () => (elector && !elector.isLeader ? true : controller.hasSynced),
+    },
+    metrics.registry,
+  );
+  log.info(
+    { address: opts.HEALTH_ADDRESS, port: boundPort(health) },
+    'serving /healthz, /readyz and /metrics',
+  );
+
+  const shutdown = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'shutting down');
+      shutdown.abort();
+    });
+  }
+  const stopped = new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve()));
+
+  let outcome: 'aborted' | 'lost' = 'aborted';
+  if (elector) {
+    log.info(
+      { lease: `${opts.leaseNamespace}/${opts.LEASE_NAME}`, identity: opts.identity },
+      'waiting for leadership',
+    );
+    outcome = await elector.run(shutdown.signal, () => {
+      log.info('leading; starting the controller');
+      void controller.start();
+    });
+  } else {
+    await Promise.race([controller.start(), stopped]);
+    await stopped;
+  }
+
+  // Reconciles in flight finish (each is safe to cut short, but finishing avoids needless retries).
+  const timeout = setTimeout(() => {
+    log.error('shutdown timed out; exiting with reconciles still running');
+    process.exit(1);
+  }, opts.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+  timeout.unref();
+  await controller.stop();
+  if (elector && outcome === 'aborted') await elector.release();
+  await new Promise((resolve) => health.close(resolve));
+  // Losing the lease means another process may lead already: exit non-zero so that the pod restarts clean.
+  return outcome === 'lost' ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`glance-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,181 @@
+import { performance } from 'node:perf_hooks';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ResilientInformer, type WatchSource } from './informer.js';
+import { describeKubeError } from './kube-errors.js';
+import type { OperatorMetrics } from './operator-metrics.js';
+import { ExponentialBackoff } from './rate-limiter.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface ObjectKey {
+  namespace: string;
+  name: string;
+}
+
+/** What a reconcile asks of the controller when it succeeds: nothing, or to be run again after a while. */
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+export type Reconcile = (key: ObjectKey, log: Logger) => Promise<ReconcileResult>;
+
+export interface ControllerOptions {
+  /** For logs and metrics. */
+  name: string;
+  config: KubeConfig;
+  /** The resource this controller reconciles; `apiVersion`/`kind` identify it in ownerReferences. */
+  primary: WatchSource & { apiVersion: string; kind: string };
+  /** Objects the primary owns: a change of one reconciles its controlling owner. */
+  owned: WatchSource[];
+  reconcile: Reconcile;
+  workers?: number;
+  backoff?: { baseMs: number; maxMs: number };
+  metrics: OperatorMetrics;
+  log: Logger;
+}
+
+export const keyOf = (k: ObjectKey): string => `${k.namespace}/${k.name}`;
+
+function parseKey(key: string): ObjectKey {
+  const slash = key.indexOf('/');
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/**
+ * What makes an update of the primary worth a reconcile. Status-only updates, most of them our own, are not:
+ * the spec (generation), a deletion, labels and annotations are.
+ */
+function primarySignature(obj: KubernetesObject): string {
+  const m = obj.metadata ?? {};
+  return JSON.stringify([m.generation, m.deletionTimestamp, m.labels ?? {}, m.annotations ?? {}]);
+}
+
+/**
+ * A generic level-triggered controller, after controller-runtime: informers turn changes into keys, a
+ * de-duplicating work queue hands each key to one worker at a time, and a failed reconcile is retried with
+ * per-key exponential backoff. The reconcile function reads the world itself; the key is all it is told.
+ */
+export class Controller {
+  private readonly queue: WorkQueue;
+  private readonly informers: Array<ResilientInformer<KubernetesObject>> = [];
+  private readonly signatures = new Map<string, string>();
+  private readonly workers: Array<Promise<void>> = [];
+  private readonly labels: { controller: string };
+  private running = false;
+
+  constructor(private readonly opts: ControllerOptions) {
+    const { metrics } = opts;
+    this.labels = { controller: opts.name };
+    const backoff = opts.backoff ?? { baseMs: 1000, maxMs: 300_000 };
+    this.queue = new WorkQueue(new ExponentialBackoff(backoff.baseMs, backoff.maxMs), {
+      onAdd: () => metrics.queueAdds.inc(this.labels),
+      onRetry: () => metrics.queueRetries.inc(this.labels),
+    });
+    metrics.queueDepth.onCollect((g) => g.set(this.queue.length, this.labels));
+
+    const primaryLog = opts.log.child({ watch: opts.primary.description });
+    this.informers.push(
+      new ResilientInformer(
+        opts.config,
+        opts.primary,
+        {
+          add: (obj) => this.onPrimary(obj, true),
+          update: (obj) => this.onPrimary(obj, false),
+          delete: (obj) => {
+            const key = this.keyFor(obj);
+            if (!key) return;
+            this.signatures.delete(key);
+            this.queue.add(key);
+          },
+        },
+        primaryLog,
+      ),
+    );
+    for (const source of opts.owned) {
+      const enqueueOwner = (obj: KubernetesObject) => this.onOwned(obj);
+      this.informers.push(
+        new ResilientInformer(
+          opts.config,
+          source,
+          { add: enqueueOwner, update: enqueueOwner, delete: enqueueOwner },
+          opts.log.child({ watch: source.description }),
+        ),
+      );
+    }
+  }
+
+  /** Whether every informer has listed once: the controller's readiness. */
+  get hasSynced(): boolean {
+    return this.informers.every((i) => i.hasSynced);
+  }
+
+  /** Starts the informers, waits for their first lists, then starts the workers. */
+  async start(): Promise<void> {
+    this.running = true;
+    await Promise.all(this.informers.map((i) => i.start()));
+    if (!this.running) return;
+    const n = this.opts.workers ?? 2;
+    for (let i = 0; i < n; i++) this.workers.push(this.work());
+    this.opts.log.info({ controller: this.opts.name, workers: n }, 'controller started');
+  }
+
+  /** Stops watching, lets reconciles in flight finish, and resolves when the workers have exited. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.informers.map((i) => i.stop()));
+    await this.queue.shutDown();
+    await Promise.all(this.workers);
+    this.opts.log.info({ controller: this.opts.name }, 'controller stopped');
+  }
+
+  private keyFor(obj: KubernetesObject): string | undefined {
+    const { namespace, name } = obj.metadata ?? {};
+    return namespace && name ? keyOf({ namespace, name }) : undefined;
+  }
+
+  private onPrimary(obj: KubernetesObject, added: boolean): void {
+    const key = this.keyFor(obj);
+    if (!key) return;
+    const signature = primarySignature(obj);
+    if (!added && this.signatures.get(key) === signature) return;
+    this.signatures.set(key, signature);
+    this.queue.add(key);
+  }
+
+  private onOwned(obj: KubernetesObject): void {
+    const { apiVersion, kind } = this.opts.primary;
+    const namespace = obj.metadata?.namespace;
+    if (!namespace) return;
+    for (const ref of obj.metadata?.ownerReferences ?? []) {
+      if (ref.controller && ref.apiVersion === apiVersion && ref.kind === kind) {
+        this.queue.add(keyOf({ namespace, name: ref.name }));
+      }
+    }
+  }
+
+  private async work(): Promise<void> {
+    const { metrics, log } = this.opts;
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const started = performance.now();
+      const keyLog = log.child({ controller: this.opts.name, object: key });
+      try {
+        const result = await this.opts.reconcile(parseKey(key), keyLog);
+        this.queue.forget(key);
+        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+        metrics.reconciles.inc({
+          ...this.labels,
+          result: result.requeueAfterMs === undefined ? 'success' : 'requeue',
+        });
+      } catch (err) {
+        const retryInMs = this.queue.addRateLimited(key);
+        metrics.reconciles.inc({ ...this.labels, result: 'error' });
+        keyLog.error({ err: describeKubeError(err), retryInMs }, 'reconcile failed');
+      } finally {
+        this.queue.done(key);
+        metrics.reconcileSeconds.observe((performance.now() - started) / 1000, this.labels);
+      }
+    }
+  }
+}

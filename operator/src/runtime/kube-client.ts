@@ -1,0 +1,190 @@
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { isConflict, isNotFound } from './kube-errors.js';
+import type { OperatorMetrics } from './operator-metrics.js';
+
+/** Where a namespaced object lives. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** A custom resource type, as CustomObjectsApi addresses it. */
+export interface CustomResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+/** An object as stored: metadata is always present on what the API server returns. */
+export type StoredObject<T extends KubernetesObject = KubernetesObject> = T & {
+  metadata: NonNullable<T['metadata']>;
+};
+
+export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
+
+const header = (ref: ObjectRef) => ({
+  apiVersion: ref.apiVersion,
+  kind: ref.kind,
+  metadata: { name: ref.name, namespace: ref.namespace },
+});
+
+/**
+ * The operator's only way to the API server. Every call that changes something is counted in
+ * glance_operator_writes_total{system="kube"}, so "a reconcile with nothing to do writes nothing" is measurable.
+ */
+export class KubeClient {
+  readonly objects: KubernetesObjectApi;
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly events: EventsV1Api;
+  readonly coordination: CoordinationV1Api;
+
+  constructor(
+    readonly config: KubeConfig,
+    private readonly metrics: OperatorMetrics,
+    readonly fieldManager: string,
+  ) {
+    this.objects = KubernetesObjectApi.makeApiClient(config);
+    this.core = config.makeApiClient(CoreV1Api);
+    this.custom = config.makeApiClient(CustomObjectsApi);
+    this.events = config.makeApiClient(EventsV1Api);
+    this.coordination = config.makeApiClient(CoordinationV1Api);
+  }
+
+  countWrite(operation: string, kind: string): void {
+    this.metrics.writes.inc({ system: 'kube', operation, kind });
+  }
+
+  async read<T extends KubernetesObject>(ref: ObjectRef): Promise<StoredObject<T> | undefined> {
+    try {
+      return (await this.objects.read<T>(header(ref))) as StoredObject<T>;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async list<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    labelSelector: string,
+  ): Promise<Array<StoredObject<T>>> {
+    const list = await this.objects.list<T>(
+      apiVersion,
+      kind,
+      namespace,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      labelSelector,
+    );
+    return list.items as Array<StoredObject<T>>;
+  }
+
+  /** Server-side apply, taking over fields another manager changed by hand: the spec is the truth. */
+  async apply<T extends KubernetesObject>(obj: T): Promise<StoredObject<T>> {
+    this.countWrite('apply', obj.kind ?? '');
+    return (await this.objects.patch(
+      obj,
+      undefined,
+      undefined,
+      this.fieldManager,
+      true,
+      PatchStrategy.ServerSideApply,
+    )) as StoredObject<T>;
+  }
+
+  /** Creates `obj`, or returns undefined when an object of that name exists already. */
+  async createIfAbsent<T extends KubernetesObject>(obj: T): Promise<StoredObject<T> | undefined> {
+    this.countWrite('create', obj.kind ?? '');
+    try {
+      return (await this.objects.create(obj, undefined, undefined, this.fieldManager)) as StoredObject<T>;
+    } catch (err) {
+      if (isConflict(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes the object; false when it was already gone. */
+  async delete(ref: ObjectRef, propagationPolicy: PropagationPolicy = 'Background'): Promise<boolean> {
+    this.countWrite('delete', ref.kind);
+    try {
+      await this.objects.delete(header(ref), undefined, undefined, undefined, undefined, propagationPolicy);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async getCustom<T extends KubernetesObject>(
+    type: CustomResourceType,
+    namespace: string,
+    name: string,
+  ): Promise<StoredObject<T> | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({
+        ...crParams(type),
+        namespace,
+        name,
+      })) as StoredObject<T>;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** A JSON merge patch of a custom resource; include metadata.resourceVersion to make it conditional. */
+  async mergePatchCustom<T extends KubernetesObject>(
+    type: CustomResourceType,
+    namespace: string,
+    name: string,
+    patch: object,
+  ): Promise<StoredObject<T>> {
+    this.countWrite('patch', type.kind);
+    return (await this.custom.patchNamespacedCustomObject(
+      { ...crParams(type), namespace, name, body: patch, fieldManager: this.fieldManager },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    )) as StoredObject<T>;
+  }
+
+  /** Replaces the whole status of a custom resource through its status subresource. */
+  async replaceCustomStatus<T extends KubernetesObject>(
+    type: CustomResourceType,
+    namespace: string,
+    name: string,
+    status: object,
+  ): Promise<StoredObject<T>> {
+    this.countWrite('patch-status', type.kind);
+    return (await this.custom.patchNamespacedCustomObjectStatus(
+      {
+        ...crParams(type),
+        namespace,
+        name,
+        // `add` replaces an existing member and creates a missing one, so it works on a first status too.
+        body: [{ op: 'add', path: '/status', value: status }],
+        fieldManager: this.fieldManager,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    )) as StoredObject<T>;
+  }
+}
+
+function crParams(type: CustomResourceType) {
+  return { group: type.group, version: type.version, plural: type.plural };
+}

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { CRD_FILE, glanceServiceCrd } from '../../../operator/src/api/glance-service-crd.js';
+import { parseSpec } from '../../../operator/src/api/glance-service-types.js';
+import { toStructuralSchema, type StructuralSchema } from '../../../operator/src/api/structural-schema.js';
+import { z } from 'zod';
+
+const minimal = {
+  image: 'registry.example/glance-api:1',
+  database: { host: 'db', adminSecretRef: { name: 'db-admin' } },
+  keystone: { authUrl: 'http://keystone:5000/v3', adminSecretRef: { name: 'ks-admin' } },
+};
+
+function walk(node: StructuralSchema, path: string, visit: (n: StructuralSchema, p: string) => void): void {
+  visit(node, path);
+  for (const [k, v] of Object.entries(node.properties ?? {})) walk(v, `${path}.${k}`, visit);
+  if (node.items) walk(node.items, `${path}[]`, visit);
+  if (node.additionalProperties) walk(node.additionalProperties, `${path}.*`, visit);
+}
+
+describe('GlanceService CRD', () => {
+  it(`is what ${CRD_FILE} holds (run \`npm run gen:crds\` after changing operator/src/api/)`, () => {
+    const onDisk: unknown = parse(readFileSync(new URL(`../../../${CRD_FILE}`, import.meta.url), 'utf8'));
+    expect(onDisk).toEqual(glanceServiceCrd());
+  });
+
+  it('has a structural schema: every node typed, no additionalProperties: false', () => {
+    const version = glanceServiceCrd().spec.versions[0];
+    const schema = version?.schema.openAPIV3Schema as unknown as StructuralSchema;
+    const untyped: string[] = [];
+    walk(schema, '', (n, p) => {
+      if (!n.type) untyped.push(p);
+      expect(n.additionalProperties as unknown).not.toBe(false);
+    });
+    expect(untyped).toEqual([]);
+    expect(version?.subresources).toEqual({ status: {} });
+  });
+
+  it('carries the defaults the operator applies, so kubectl shows what will happen', () => {
+    const spec = glanceServiceCrd().spec.versions[0]?.schema.openAPIV3Schema.properties
+      .spec as StructuralSchema;
+    expect(spec.properties?.deletionPolicy?.default).toBe('Retain');
+    expect(spec.properties?.keystone?.properties?.region?.default).toBe('RegionOne');
+    expect(spec.properties?.ceph?.properties?.pool?.default).toBe('images');
+    expect(spec.required).toEqual(expect.arrayContaining(['image', 'database', 'keystone']));
+  });
+
+  it('refuses a schema construct the API server would not accept', () => {
+    expect(() => toStructuralSchema(z.object({ a: z.union([z.string(), z.number()]) }))).toThrow(/a/);
+  });
+});
+
+describe('GlanceService spec validation', () => {
+  it('fills in the install guide defaults', () => {
+    const parsed = parseSpec(minimal);
+    if ('error' in parsed) throw new Error(parsed.error);
+    expect(parsed.spec).toMatchObject({
+      replicas: 1,
+      deletionPolicy: 'Retain',
+      database: { port: 3306, name: 'glance', user: 'glance', adminSecretRef: { usernameKey: 'username' } },
+      keystone: { region: 'RegionOne', projectName: 'service', userName: 'glance', serviceName: 'glance' },
+      store: { backends: ['file'], file: { size: '10Gi', accessMode: 'ReadWriteOnce' } },
+      endpoints: {},
+      extraConfig: {},
+    });
+  });
+
+  it.each([
+    [{ ...minimal, store: { backends: ['rbd'] } }, 'spec.ceph: is required when store.backends has rbd'],
+    [
+      { ...minimal, store: { backends: ['file'], default: 'rbd' } },
+      'spec.store.default: must be one of store.backends',
+    ],
+    [{ ...minimal, replicas: 2 }, 'spec.store.file.accessMode: must be ReadWriteMany'],
+    [{ ...minimal, database: { ...minimal.database, name: 'glance; DROP' } }, 'spec.database.name'],
+    [
+      { ...minimal, keystone: { ...minimal.keystone, authUrl: 'keystone:5000' } },
+      'spec.keystone.authUrl: must be an http(s) URL',
+    ],
+    [
+      { ...minimal, extraConfig: { DEFAULT: { debug: 'true\n[database]' } } },
+      'spec.extraConfig.DEFAULT.debug',
+    ],
+    [{ ...minimal, image: undefined }, 'spec.image'],
+  ])('names the offending field: %#', (spec, message) => {
+    const parsed = parseSpec(spec);
+    expect('error' in parsed && parsed.error).toContain(message);
+  });
+});
