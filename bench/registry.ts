@@ -1,0 +1,25 @@
+import type { Scenario } from './scenario.js';
+import { concurrentShow } from './scenarios/concurrent-show.js';
+import { downloadFile } from './scenarios/download-file.js';
+import { listImages } from './scenarios/list-images.js';
+import {
+  downloadRbd,
+  operatorGlanceServiceReady,
+  operatorImageTransfer,
+  uploadRbd,
+} from './scenarios/planned.js';
+import { uploadFile } from './scenarios/upload-file.js';
+import { uploadRss } from './scenarios/upload-rss.js';
+
+/** Every scenario of issue 8, in the order the table shows them. A new scenario is one module and one line. */
+export const SCENARIOS: readonly Scenario[] = [
+  uploadFile,
+  uploadRbd,
+  downloadFile,
+  downloadRbd,
+  listImages,
+  concurrentShow,
+  uploadRss,
+  operatorGlanceServiceReady,
+  operatorImageTransfer,
+];
