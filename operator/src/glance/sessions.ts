@@ -101,6 +101,18 @@ async function openKeystone(
   return client;
 }
 
+/**
+ * Whether `text` is a cephx secret as keyrings hold it: the base64 of an AES key's encoding, that is type
+ * (u16, 1), creation time (two u32), length (u16) and that many bytes of secret.
+ */
+export function isCephxKey(text: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return false;
+  const raw = Buffer.from(text, 'base64');
+  if (raw.length < 12) return false;
+  const length = raw.readUInt16LE(10);
+  return raw.readUInt16LE(0) === 1 && length > 0 && raw.length >= 12 + length;
+}
+
 async function openCeph(
   kube: KubeClient,
   gs: GlanceService,
@@ -115,10 +127,13 @@ async function openCeph(
     c.adminSecretRef.name,
     c.adminSecretRef.keyringKey,
   );
-  if (!/^\s*key\s*=/m.test(keyring)) {
+  const key = /^\s*key\s*=\s*(\S+)/m.exec(keyring)?.[1];
+  if (!key || !isCephxKey(key)) {
+    // The ceph CLI reports a malformed key as an I/O error, which would be retried as an outage forever.
     throw new TerminalError(
       'InvalidCephKeyring',
-      `key "${c.adminSecretRef.keyringKey}" of Secret ${gs.metadata.namespace}/${c.adminSecretRef.name} is not a keyring (no "key =" line)`,
+      `key "${c.adminSecretRef.keyringKey}" of Secret ${gs.metadata.namespace}/${c.adminSecretRef.name} is not a ` +
+        `keyring: ${key ? 'its "key =" value is not a cephx key' : 'no "key =" line'}`,
     );
   }
   const admin = await CephAdmin.open({

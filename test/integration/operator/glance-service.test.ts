@@ -6,6 +6,7 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { GLANCE_SERVICE } from '../../../operator/src/api/glance-service-types.js';
@@ -31,6 +32,16 @@ import {
   waitFor,
   type RunningOperator,
 } from './support.js';
+import {
+  cephAuth,
+  cleanUpServices,
+  endpointsOf,
+  keystoneService,
+  keystoneUser,
+  namesFor,
+  poolApplications,
+  type Names,
+} from './services.js';
 
 // One namespace and one set of names per run: the stack's own `glance` user, service, endpoints
 // (RegionOne/RegionTwo), database and pool `images` are never touched.
@@ -39,27 +50,9 @@ const ns = `glance-op-${sfx}`;
 const env = loadStackEnv();
 const PUBLIC_URL = 'http://127.0.0.1:19292';
 
-interface Names {
-  db: string;
-  dbUser: string;
-  region: string;
-  service: string;
-  user: string;
-  pool: string;
-  cephUser: string;
-}
-const namesFor = (tag: string): Names => ({
-  db: `glance_op_${tag}_${sfx}`,
-  dbUser: `glance_${tag}_${sfx}`,
-  region: `RegionOp-${tag}-${sfx}`,
-  service: `glance-${tag}-${sfx}`,
-  user: `glance-${tag}-${sfx}`,
-  pool: `images-${tag}-${sfx}`,
-  cephUser: `glance-${tag}-${sfx}`,
-});
-const main = namesFor('a');
-const kept = namesFor('k');
-const bad = namesFor('b');
+const main = namesFor('op', 'a', sfx);
+const kept = namesFor('op', 'k', sfx);
+const bad = namesFor('op', 'b', sfx);
 
 function specFor(n: Names, extra: object = {}) {
   return {
@@ -121,75 +114,11 @@ async function dbUserHosts(user: string): Promise<string[]> {
   return rows.map((r) => String(r.Host)).sort();
 }
 
-interface Endpoint {
-  id: string;
-  interface: string;
-  url: string;
-  region_id: string;
-}
-
-async function keystoneService(name: string): Promise<{ id: string; type: string } | undefined> {
-  const { body } = await keystone<{ services: Array<{ id: string; name: string; type: string }> }>(
-    'GET',
-    '/services?type=image',
-  );
-  return body.services.find((s) => s.name === name);
-}
-
-async function endpointsOf(serviceId: string): Promise<Endpoint[]> {
-  const { body } = await keystone<{ endpoints: Endpoint[] }>('GET', `/endpoints?service_id=${serviceId}`);
-  return body.endpoints;
-}
-
-async function keystoneUser(name: string): Promise<{ id: string } | undefined> {
-  const { body } = await keystone<{ users: Array<{ id: string }> }>(
-    'GET',
-    `/users?name=${encodeURIComponent(name)}&domain_id=default`,
-  );
-  return body.users[0];
-}
-
-async function cephAuth(user: string): Promise<{ key: string; caps: Record<string, string> } | undefined> {
-  try {
-    const { stdout } = await run('ceph', ['auth', 'get', `client.${user}`, '--format', 'json']);
-    return (JSON.parse(stdout) as Array<{ key: string; caps: Record<string, string> }>)[0];
-  } catch {
-    return undefined;
-  }
-}
-
-async function poolApplications(pool: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    const { stdout } = await run('ceph', ['osd', 'pool', 'application', 'get', pool, '--format', 'json']);
-    return JSON.parse(stdout) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
-
 async function eventReasons(name: string): Promise<string[]> {
   return (await eventsFor(kube, ns, name)).map((e) => e.reason ?? '');
 }
 
 const count = (list: string[], reason: string) => list.filter((r) => r === reason).length;
-
-/** Removes whatever a run may have left in the shared services, whatever the tests did. */
-async function cleanUpServices(n: Names): Promise<void> {
-  const service = await keystoneService(n.service).catch(() => undefined);
-  if (service) {
-    for (const e of await endpointsOf(service.id)) await keystone('DELETE', `/endpoints/${e.id}`);
-    await keystone('DELETE', `/services/${service.id}`);
-  }
-  const user = await keystoneUser(n.user).catch(() => undefined);
-  if (user) await keystone('DELETE', `/users/${user.id}`);
-  await keystone('DELETE', `/regions/${n.region}`).catch(() => undefined);
-  await db.query(`DROP DATABASE IF EXISTS ${db.escapeId(n.db)}`);
-  for (const host of ['localhost', '%']) await db.query('DROP USER IF EXISTS ?@?', [n.dbUser, host]);
-  await run('ceph', ['auth', 'del', `client.${n.cephUser}`]).catch(() => undefined);
-  await run('ceph', ['osd', 'pool', 'rm', n.pool, n.pool, '--yes-i-really-really-mean-it']).catch(
-    () => undefined,
-  );
-}
 
 beforeAll(async () => {
   kube = testKube();
@@ -204,7 +133,7 @@ afterAll(async () => {
   await operator?.stop();
   if (kube) await deleteNamespace(kube, ns);
   if (db) {
-    for (const n of [main, kept, bad]) await cleanUpServices(n);
+    for (const n of [main, kept, bad]) await cleanUpServices(db, n);
     await db.end();
   }
 });
@@ -395,12 +324,15 @@ describe('GlanceService on the local stack', () => {
     // Let any reconcile triggered by the first pass's own writes finish first.
     const settled = operator.reconciles();
     await waitFor('a reconcile after the first pass', async () => operator.reconciles() >= settled + 1);
-    const before = { kube: operator.writes('kube'), other: operator.writes() - operator.writes('kube') };
+    // Kubernetes writes, SQL statements that change something, Keystone POST/PATCH/DELETE, Ceph changes.
+    const systems = ['kube', 'mysql', 'keystone', 'ceph'];
+    const writes = () => Object.fromEntries(systems.map((s) => [s, operator.writes(s)]));
+    const before = writes();
+    // The first pass wrote to each system, so each count is known to move when something is written.
+    for (const system of systems) expect(before[system]).toBeGreaterThan(0);
     const start = operator.reconciles();
     await waitFor('two more reconciles', async () => operator.reconciles() >= start + 2, 60_000);
-    expect({ kube: operator.writes('kube'), other: operator.writes() - operator.writes('kube') }).toEqual(
-      before,
-    );
+    expect(writes()).toEqual(before);
     expect(operator.metrics.reconciles.get({ controller: 'glanceservice', result: 'error' })).toBe(0);
   });
 
@@ -526,63 +458,115 @@ describe('GlanceService on the local stack', () => {
     await kube.custom.deleteNamespacedCustomObject({ ...GLANCE_SERVICE, namespace: ns, name: 'broken' });
   });
 
-  it('stops at refused admin credentials with Stalled and a reason, having created nothing', async () => {
-    await createSecret(kube, ns, 'keystone-admin-wrong', {
-      username: env.OS_USERNAME ?? '',
-      password: 'not-the-password',
-    });
-    await applyGlanceService(
-      kube,
-      ns,
-      'badcreds',
-      specFor(bad, {
-        keystone: { ...specFor(bad).keystone, adminSecretRef: { name: 'keystone-admin-wrong' } },
-      }),
-    );
-    const gs = await waitFor('Stalled', async () => {
-      const gs = await getGlanceService(kube, ns, 'badcreds');
-      return condition(gs, 'Stalled') ? gs : undefined;
-    });
-    expect(condition(gs, 'Stalled')).toMatchObject({ status: 'True', reason: 'KeystoneAuthFailed' });
-    expect(condition(gs, 'Stalled')?.message).toContain(`Secret ${ns}/keystone-admin-wrong`);
-    expect(condition(gs, 'KeystoneReady')).toMatchObject({ status: 'False', reason: 'KeystoneAuthFailed' });
-    expect(gs.metadata.finalizers ?? []).toEqual([]);
-    expect(await databaseExists(bad.db)).toBe(false);
-    expect(await dbUserHosts(bad.dbUser)).toEqual([]);
-    expect(await cephAuth(bad.cephUser)).toBeUndefined();
-    expect(await poolApplications(bad.pool)).toBeUndefined();
-    const owned = await kube.list<V1Secret>('v1', 'Secret', ns, 'app.kubernetes.io/instance=badcreds');
-    expect(owned).toEqual([]);
-    expect(await eventReasons('badcreds')).toContain('KeystoneAuthFailed');
+  // Each admin credential the operator needs, wrong in its own way; the message names the Secret to fix.
+  const refused = [
+    {
+      object: 'badcreds-db',
+      step: 'DatabaseReady',
+      reason: 'DatabaseAuthFailed',
+      secret: 'db-admin-wrong',
+      data: () => ({ username: env.DB_ADMIN_USER ?? '', password: 'not-the-password' }),
+      spec: (name: string) => ({ database: { ...specFor(bad).database, adminSecretRef: { name } } }),
+    },
+    {
+      object: 'badcreds-ks',
+      step: 'KeystoneReady',
+      reason: 'KeystoneAuthFailed',
+      secret: 'keystone-admin-wrong',
+      data: () => ({ username: env.OS_USERNAME ?? '', password: 'not-the-password' }),
+      spec: (name: string) => ({ keystone: { ...specFor(bad).keystone, adminSecretRef: { name } } }),
+    },
+    {
+      object: 'badcreds-ceph',
+      step: 'CephReady',
+      reason: 'CephAuthFailed',
+      secret: 'ceph-admin-wrong',
+      // A well-formed key (type AES, created, length, secret) that is not client.admin's.
+      data: () => {
+        const head = Buffer.alloc(12);
+        head.writeUInt16LE(1, 0);
+        head.writeUInt32LE(Math.floor(Date.now() / 1000), 2);
+        head.writeUInt16LE(16, 10);
+        const key = Buffer.concat([head, randomBytes(16)]).toString('base64');
+        return { keyring: `[client.admin]\n\tkey = ${key}\n` };
+      },
+      spec: (name: string) => ({ ceph: { ...specFor(bad).ceph, adminSecretRef: { name } } }),
+    },
+    {
+      object: 'badcreds-keyring',
+      step: 'CephReady',
+      reason: 'InvalidCephKeyring',
+      secret: 'ceph-admin-malformed',
+      data: () => ({ keyring: `[client.admin]\n\tkey = ${Buffer.from('not a key').toString('base64')}\n` }),
+      spec: (name: string) => ({ ceph: { ...specFor(bad).ceph, adminSecretRef: { name } } }),
+    },
+    {
+      object: 'badcreds-none',
+      step: 'DatabaseReady',
+      reason: 'SecretNotFound',
+      secret: 'db-admin-missing',
+      data: undefined,
+      spec: (name: string) => ({ database: { ...specFor(bad).database, adminSecretRef: { name } } }),
+    },
+  ];
+  it.each(refused)(
+    'stops at $reason with Stalled naming the Secret, having created nothing anywhere',
+    async ({ object, step, reason, secret, data, spec }) => {
+      if (data) await createSecret(kube, ns, secret, data());
+      await applyGlanceService(kube, ns, object, specFor(bad, spec(secret)));
+      const gs = await waitFor('Stalled', async () => {
+        const gs = await getGlanceService(kube, ns, object);
+        return condition(gs, 'Stalled') ? gs : undefined;
+      });
+      expect(condition(gs, 'Stalled')).toMatchObject({ status: 'True', reason });
+      expect(condition(gs, 'Stalled')?.message).toContain(`Secret ${ns}/${secret}`);
+      expect(condition(gs, step)).toMatchObject({ status: 'False', reason });
+      expect(condition(gs, 'Ready')).toMatchObject({ status: 'False', reason });
+      expect(gs.metadata.finalizers ?? []).toEqual([]);
+      expect(await databaseExists(bad.db)).toBe(false);
+      expect(await dbUserHosts(bad.dbUser)).toEqual([]);
+      expect(await keystoneService(bad.service)).toBeUndefined();
+      expect(await keystoneUser(bad.user)).toBeUndefined();
+      expect(await cephAuth(bad.cephUser)).toBeUndefined();
+      expect(await poolApplications(bad.pool)).toBeUndefined();
+      const owned = await kube.list<V1Secret>('v1', 'Secret', ns, `app.kubernetes.io/instance=${object}`);
+      expect(owned).toEqual([]);
+      expect(await eventReasons(object)).toContain(reason);
 
-    await kube.custom.deleteNamespacedCustomObject({ ...GLANCE_SERVICE, namespace: ns, name: 'badcreds' });
-    await waitFor(
-      'the object to go at once',
-      async () => !(await getGlanceService(kube, ns, 'badcreds')),
-      10_000,
-    );
-  });
+      await kube.custom.deleteNamespacedCustomObject({ ...GLANCE_SERVICE, namespace: ns, name: object });
+      await waitFor(
+        'the object to go at once',
+        async () => !(await getGlanceService(kube, ns, object)),
+        10_000,
+      );
+    },
+  );
 
-  it('with deletionPolicy Retain, removes the Keystone registration and keeps the database and its users', async () => {
+  it('with deletionPolicy Retain, removes the Keystone registration and keeps the database, Ceph user and pool', async () => {
     await applyGlanceService(
       kube,
       ns,
       'kept',
-      specFor(kept, { deletionPolicy: 'Retain', ceph: undefined, store: { backends: ['file'] } }),
+      specFor(kept, { deletionPolicy: 'Retain', store: { backends: ['file'] } }),
     );
     await waitFor('the config', async () => {
       const gs = await getGlanceService(kube, ns, 'kept');
       return condition(gs, 'ConfigReady')?.status === 'True';
     });
     expect(await keystoneService(kept.service)).toBeDefined();
+    const cephUser = await cephAuth(kept.cephUser);
+    expect(cephUser).toBeDefined();
     await kube.custom.deleteNamespacedCustomObject({ ...GLANCE_SERVICE, namespace: ns, name: 'kept' });
     await waitFor('the object to go', async () => !(await getGlanceService(kube, ns, 'kept')));
     expect(await keystoneService(kept.service)).toBeUndefined();
     expect(await keystoneUser(kept.user)).toBeUndefined();
     expect(await databaseExists(kept.db)).toBe(true);
     expect(await dbUserHosts(kept.dbUser)).toEqual(['%', 'localhost']);
+    expect(await cephAuth(kept.cephUser)).toEqual(cephUser);
+    expect(await poolApplications(kept.pool)).toHaveProperty('rbd');
     const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: 'kept-images' };
     expect(await kube.read(claim)).toBeDefined();
+    expect(await eventReasons('kept')).toContain('Retained');
   });
 
   it('with deletionPolicy Delete, removes everything it created in every system', async () => {
