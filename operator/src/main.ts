@@ -2,6 +2,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { CONTROLLER_NAME, FIELD_MANAGER } from './glance/names.js';
 import { createGlanceController } from './glance/glance-controller.js';
+import { createImageController } from './image/image-controller.js';
 import { loadOptions } from './options.js';
 import { EventRecorder } from './runtime/events.js';
 import { boundPort, startHealthServer } from './runtime/health-server.js';
@@ -28,6 +29,19 @@ async function main(): Promise<number> {
     stalledRetryMs: opts.STALLED_RETRY_SECONDS * 1000,
     workers: opts.WORKERS,
   });
+  const images = createImageController({
+    kube,
+    events,
+    metrics,
+    log,
+    namespace: opts.WATCH_NAMESPACE,
+    resyncMs: opts.RESYNC_SECONDS * 1000,
+    stalledRetryMs: opts.STALLED_RETRY_SECONDS * 1000,
+    maxTransfers: opts.IMAGE_TRANSFERS,
+    progressMs: opts.IMAGE_PROGRESS_SECONDS * 1000,
+    workers: opts.WORKERS,
+  });
+  const startControllers = () => Promise.all([controller.start(), images.controller.start()]);
   const elector = opts.LEADER_ELECT
     ? new LeaderElector(
         kube,
@@ -48,7 +62,8 @@ async function main(): Promise<number> {
     {
       live: () => true,
       // A candidate waiting for the lease is healthy and ready; the leader is ready once its caches are.
-      ready: () => (elector && !elector.isLeader ? true : controller.hasSynced),
+      ready: () =>
+        elector && !elector.isLeader ? true : controller.hasSynced && images.controller.hasSynced,
     },
     metrics.registry,
   );
@@ -74,10 +89,10 @@ async function main(): Promise<number> {
     );
     outcome = await elector.run(shutdown.signal, () => {
       log.info('leading; starting the controller');
-      void controller.start();
+      void startControllers();
     });
   } else {
-    await Promise.race([controller.start(), stopped]);
+    await Promise.race([startControllers(), stopped]);
     await stopped;
   }
 
@@ -87,7 +102,7 @@ async function main(): Promise<number> {
     process.exit(1);
   }, opts.SHUTDOWN_TIMEOUT_SECONDS * 1000);
   timeout.unref();
-  await controller.stop();
+  await Promise.all([controller.stop(), images.stop()]);
   if (elector && outcome === 'aborted') await elector.release();
   await new Promise((resolve) => health.close(resolve));
   // Losing the lease means another process may lead already: exit non-zero so that the pod restarts clean.

@@ -17,6 +17,8 @@ const envSchema = z.object({
   RESYNC_SECONDS: seconds.default(300),
   STALLED_RETRY_SECONDS: seconds.default(60),
   WORKERS: z.coerce.number().int().min(1).max(32).default(2),
+  IMAGE_TRANSFERS: z.coerce.number().int().min(1).max(64).default(2).describe('Image transfers at once.'),
+  IMAGE_PROGRESS_SECONDS: seconds.default(5).describe('How often an Image status shows transfer progress.'),
   SHUTDOWN_TIMEOUT_SECONDS: seconds.default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });

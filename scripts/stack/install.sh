@@ -2,7 +2,8 @@
 # Go toolchain for the Kubernetes build. Postinst scripts start no daemon here (policy-rc.d).
 STACK_PACKAGES="mariadb-server keystone glance-api python3-openstackclient python3-glanceclient
   python3-openstacksdk tempest glance-tempest-plugin ceph-mon ceph-mgr ceph-osd ceph-common qemu-utils
-  uwsgi-core uwsgi-plugin-python3 librbd-dev librados-dev openssl uuid-runtime bc curl python3-pymysql"
+  uwsgi-core uwsgi-plugin-python3 librbd-dev librados-dev openssl uuid-runtime bc curl python3-pymysql
+  lua5.4 xz-utils zstd bzip2"
 install_up() {
   local missing=() p
   for p in $STACK_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done

@@ -13,6 +13,7 @@ import {
 import mysql from 'mysql2/promise';
 import pino from 'pino';
 import { CRD_FILE, CRD_NAME } from '../../../operator/src/api/glance-service-crd.js';
+import { IMAGE_CRD_FILE, IMAGE_CRD_NAME } from '../../../operator/src/api/image-crd.js';
 import { GLANCE_SERVICE, type GlanceService } from '../../../operator/src/api/glance-service-types.js';
 import { createGlanceController } from '../../../operator/src/glance/glance-controller.js';
 import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/glance/names.js';
@@ -61,28 +62,32 @@ export async function waitFor<T>(
   }
 }
 
-/** Installs the CRD from crds/ (exactly what a user applies) and waits until it is served. */
+/** Installs the CRDs from crds/ (exactly what a user applies) and waits until they are served. */
 export async function installCrd(kube: KubeClient): Promise<void> {
-  const crd = loadYaml<V1CustomResourceDefinition>(
-    readFileSync(new URL(`../../../${CRD_FILE}`, import.meta.url), 'utf8'),
-  );
-  await kube.objects.patch(
-    crd,
-    undefined,
-    undefined,
-    'glance-operator-tests',
-    true,
-    PatchStrategy.ServerSideApply,
-  );
-  await waitFor('the CRD to be established', async () => {
-    const current = await kube.read<V1CustomResourceDefinition>({
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      namespace: '',
-      name: CRD_NAME,
+  for (const file of [CRD_FILE, IMAGE_CRD_FILE]) {
+    const crd = loadYaml<V1CustomResourceDefinition>(
+      readFileSync(new URL(`../../../${file}`, import.meta.url), 'utf8'),
+    );
+    await kube.objects.patch(
+      crd,
+      undefined,
+      undefined,
+      'glance-operator-tests',
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+  }
+  for (const name of [CRD_NAME, IMAGE_CRD_NAME]) {
+    await waitFor(`the CRD ${name} to be established`, async () => {
+      const current = await kube.read<V1CustomResourceDefinition>({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        namespace: '',
+        name,
+      });
+      return current?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
     });
-    return current?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-  });
+  }
 }
 
 export async function createNamespace(kube: KubeClient, name: string): Promise<void> {

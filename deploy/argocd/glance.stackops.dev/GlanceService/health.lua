@@ -1,0 +1,37 @@
+-- Argo CD health of a glance.stackops.dev GlanceService, read the kstatus way: a status for an older
+-- generation is Progressing, Stalled=True is Degraded, Ready=True is Healthy, anything else is Progressing
+-- (with the reason of the step being waited on, e.g. MigrationPending).
+local hs = {}
+if obj.status == nil then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator"
+  return hs
+end
+local generation = obj.metadata and obj.metadata.generation
+if generation ~= nil and (obj.status.observedGeneration == nil or obj.status.observedGeneration < generation) then
+  hs.status = "Progressing"
+  hs.message = "Waiting for the operator to observe generation " .. generation
+  return hs
+end
+local ready, stalled
+for _, c in ipairs(obj.status.conditions or {}) do
+  if c.type == "Ready" then ready = c end
+  if c.type == "Stalled" and c.status == "True" then stalled = c end
+end
+if stalled ~= nil then
+  hs.status = "Degraded"
+  hs.message = stalled.reason .. ": " .. stalled.message
+  return hs
+end
+if ready ~= nil and ready.status == "True" then
+  hs.status = "Healthy"
+  hs.message = ready.message
+  return hs
+end
+hs.status = "Progressing"
+if ready ~= nil then
+  hs.message = ready.reason .. ": " .. ready.message
+else
+  hs.message = "Waiting for the operator"
+end
+return hs

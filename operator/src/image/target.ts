@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { GLANCE_SERVICE, parseSpec, type GlanceService } from '../api/glance-service-types.js';
+import type { ImageSpec } from '../api/image-types.js';
+import { decodeSecretValue, PASSWORD_KEY, readSecretValue } from '../glance/credentials.js';
+import { TerminalError } from '../glance/errors.js';
+import { objectNames } from '../glance/names.js';
+import type { KubeClient } from '../runtime/kube-client.js';
+import type { SourceAccess } from './http-source.js';
+import {
+  openGlanceSession,
+  type EndpointChoice,
+  type GlanceSession,
+  type ProjectCredentials,
+} from './keystone-session.js';
+
+export interface GlanceTarget {
+  credentials: ProjectCredentials;
+  endpoint: EndpointChoice;
+}
+
+/**
+ * Who uploads, and where: the Keystone user the operator registered for a GlanceService (its generated or
+ * referenced password), or the credentials in the Secret `cloud.credentialsSecretRef` names.
+ */
+export async function resolveTarget(
+  kube: KubeClient,
+  namespace: string,
+  spec: ImageSpec,
+): Promise<GlanceTarget> {
+  if (spec.cloud) {
+    const { name } = spec.cloud.credentialsSecretRef;
+    const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+    if (!secret) throw new TerminalError('SecretNotFound', `Secret ${namespace}/${name} does not exist`);
+    const value = (key: string) => decodeSecretValue(secret, key);
+    const required = (key: string) => {
+      const v = value(key);
+      if (!v) throw new TerminalError('SecretKeyMissing', `Secret ${namespace}/${name} has no key "${key}"`);
+      return v;
+    };
+    return {
+      credentials: {
+        authUrl: spec.cloud.authUrl,
+        username: required('username'),
+        password: required('password'),
+        project: required('project'),
+        userDomain: value('userDomain') || 'Default',
+        projectDomain: value('projectDomain') || 'Default',
+      },
+      endpoint: {
+        interface: spec.cloud.interface,
+        ...(spec.cloud.region ? { region: spec.cloud.region } : {}),
+        ...(spec.cloud.imageUrl ? { imageUrl: spec.cloud.imageUrl } : {}),
+      },
+    };
+  }
+  const ref = spec.glanceServiceRef;
+  if (!ref) throw new TerminalError('InvalidSpec', 'spec: set exactly one of glanceServiceRef and cloud');
+  const gs = await kube.getCustom<GlanceService>(GLANCE_SERVICE, namespace, ref.name);
+  // Not terminal: with GitOps the GlanceService may simply be applied after the Image.
+  if (!gs) throw new Error(`GlanceService ${namespace}/${ref.name} does not exist (yet)`);
+  const parsed = parseSpec(gs.spec);
+  if ('error' in parsed) {
+    throw new TerminalError('GlanceServiceInvalid', `GlanceService ${ref.name} is invalid: ${parsed.error}`);
+  }
+  const ks = parsed.spec.keystone;
+  const password = ks.passwordSecretRef
+    ? await readSecretValue(kube, namespace, ks.passwordSecretRef.name, ks.passwordSecretRef.key)
+    : await readGeneratedPassword(kube, namespace, objectNames(ref.name).keystonePassword);
+  return {
+    credentials: {
+      authUrl: ks.authUrl,
+      username: ks.userName,
+      password,
+      project: ks.projectName,
+      userDomain: ks.serviceDomainName,
+      projectDomain: ks.serviceDomainName,
+    },
+    endpoint: { interface: ref.interface, region: ks.region },
+  };
+}
+
+async function readGeneratedPassword(kube: KubeClient, namespace: string, name: string): Promise<string> {
+  const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+  const value = secret && decodeSecretValue(secret, PASSWORD_KEY);
+  // The GlanceService controller generates it on its first pass: wait for that.
+  if (!value)
+    throw new Error(`Secret ${namespace}/${name} (the GlanceService's Keystone password) is not there yet`);
+  return value;
+}
+
+/** Keystone sessions by credentials, reused until shortly before their token expires. */
+export class SessionCache {
+  private readonly sessions = new Map<string, GlanceSession>();
+
+  private static keyOf(target: GlanceTarget): string {
+    return createHash('sha256').update(JSON.stringify(target)).digest('hex');
+  }
+
+  async get(target: GlanceTarget): Promise<GlanceSession> {
+    const key = SessionCache.keyOf(target);
+    const cached = this.sessions.get(key);
+    if (cached && cached.expiresAt - Date.now() > 300_000) return cached;
+    const session = await openGlanceSession(target.credentials, target.endpoint);
+    this.sessions.set(key, session);
+    return session;
+  }
+
+  /** After Glance refused the token (revoked, Keystone restarted with new keys). */
+  drop(target: GlanceTarget): void {
+    this.sessions.delete(SessionCache.keyOf(target));
+  }
+}
+
+/** The source's headers, basic auth and CA bundle, read from the Secrets and ConfigMap the spec names. */
+export async function resolveSourceAccess(
+  kube: KubeClient,
+  namespace: string,
+  source: ImageSpec['source'],
+): Promise<SourceAccess> {
+  const access: SourceAccess = { headers: {} };
+  if (source.headersSecretRef) {
+    const { name } = source.headersSecretRef;
+    const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+    if (!secret) throw new TerminalError('SecretNotFound', `Secret ${namespace}/${name} does not exist`);
+    for (const key of Object.keys(secret.data ?? {})) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) {
+        throw new TerminalError('InvalidHeader', `Secret ${name}: "${key}" is not an HTTP header name`);
+      }
+      const value = decodeSecretValue(secret, key) ?? '';
+      if (/[\r\n]/.test(value)) {
+        throw new TerminalError('InvalidHeader', `Secret ${name}: the value of "${key}" spans lines`);
+      }
+      access.headers[key] = value;
+    }
+  }
+  if (source.basicAuthSecretRef) {
+    const { name, usernameKey, passwordKey } = source.basicAuthSecretRef;
+    access.basicAuth = {
+      username: await readSecretValue(kube, namespace, name, usernameKey),
+      password: await readSecretValue(kube, namespace, name, passwordKey),
+    };
+  }
+  if (source.caBundleRef) {
+    const { name, key } = source.caBundleRef;
+    const cm = await kube.read<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name });
+    if (!cm) throw new TerminalError('ConfigMapNotFound', `ConfigMap ${namespace}/${name} does not exist`);
+    const ca = cm.data?.[key];
+    if (!ca)
+      throw new TerminalError('ConfigMapKeyMissing', `ConfigMap ${namespace}/${name} has no key "${key}"`);
+    access.ca = ca;
+  }
+  if (source.proxy) access.proxy = source.proxy;
+  return access;
+}

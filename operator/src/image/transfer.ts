@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Compression, DiskFormat } from '../api/image-types.js';
+import { DigestCheck, type ExpectedDigest } from './checksum.js';
+import { decompress, detectCompression, MAGIC_BYTES } from './decompress.js';
+import { formatMismatch, sniffFormat, SNIFF_BYTES } from './disk-format.js';
+import { openSource, redact, SourceError, type SourceAccess } from './http-source.js';
+
+export interface TransferPlan {
+  url: string;
+  access: SourceAccess;
+  expected?: ExpectedDigest;
+  decompress: 'auto' | 'none' | Compression;
+  diskFormat: DiskFormat;
+  /** Reconnections allowed in a row without progress. */
+  retries: number;
+  /** First reconnection delay, doubled each time (30 s at most). */
+  retryBaseMs?: number;
+}
+
+/** Read by the reconciler while the transfer runs. */
+export interface TransferProgress {
+  /** Source bytes received. */
+  bytes: number;
+  /** Source size, when it said. */
+  total?: number;
+  /** Reconnections that resumed with Range. */
+  resumes: number;
+}
+
+export interface TransferResult {
+  sourceDigest?: string;
+  compression?: Compression;
+  /** What Glance was sent. */
+  uploaded: { bytes: number; md5: string };
+}
+
+/** The data is not what diskFormat says: refused before any of it reaches Glance. */
+export class FormatMismatchError extends Error {
+  override readonly name = 'FormatMismatchError';
+}
+
+export type Uploader = (data: Readable, signal: AbortSignal) => Promise<void>;
+
+const backoffMs = (base: number, failures: number) => Math.min(base * 2 ** (failures - 1), 30_000);
+
+function validatorOf(res: IncomingMessage): string | undefined {
+  const etag = res.headers.etag;
+  // If-Range needs a strong validator.
+  if (etag && !etag.startsWith('W/')) return etag;
+  return res.headers['last-modified'];
+}
+
+/**
+ * The source's bytes, once each, across reconnections: a dropped connection is resumed with
+ * `Range: bytes=<received>-` (and If-Range, so a changed file is not spliced). A source that answers a Range
+ * request with the whole file cannot be resumed: that ends the transfer, to be retried from zero.
+ */
+async function* sourceBytes(
+  plan: TransferPlan,
+  progress: TransferProgress,
+  digest: DigestCheck | undefined,
+  signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+  let offset = 0;
+  let failures = 0;
+  let validator: string | undefined;
+  for (;;) {
+    let res: IncomingMessage | undefined;
+    try {
+      const headers: Record<string, string> =
+        offset > 0 ? { Range: `bytes=${offset}-`, ...(validator ? { 'If-Range': validator } : {}) } : {};
+      res = (await openSource(plan.url, plan.access, headers, signal)).res;
+      if (offset > 0) {
+        const range = /^bytes (\d+)-/.exec(res.headers['content-range'] ?? '');
+        if (res.statusCode !== 206 || Number(range?.[1]) !== offset) {
+          throw new SourceError(
+            'RangeUnsupported',
+            `${redact(plan.url)} answered a Range request with the whole file; starting again from zero`,
+            false,
+          );
+        }
+      } else {
+        const length = Number(res.headers['content-length']);
+        if (Number.isSafeInteger(length) && length >= 0) progress.total = length;
+        validator = validatorOf(res);
+      }
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        offset += chunk.length;
+        progress.bytes = offset;
+        digest?.update(chunk);
+        failures = 0;
+        yield chunk;
+      }
+      if (progress.total !== undefined && offset < progress.total) {
+        throw new Error(`the source closed the connection after ${offset} of ${progress.total} bytes`);
+      }
+      break;
+    } catch (err) {
+      if (
+        signal.aborted ||
+        (err instanceof SourceError && (err.terminal || err.reason === 'RangeUnsupported'))
+      ) {
+        throw err;
+      }
+      if (++failures > plan.retries) throw err;
+      await sleep(backoffMs(plan.retryBaseMs ?? 1000, failures), undefined, { signal });
+      if (offset > 0) progress.resumes++;
+    } finally {
+      res?.destroy();
+    }
+  }
+  // Thrown before the stream ends, so that Glance never sees a complete upload of the wrong bytes.
+  digest?.verify();
+}
+
+/** At least `n` bytes from the start of `stream` (fewer if it is shorter), and the whole stream again. */
+async function peek(stream: Readable, n: number): Promise<{ head: Buffer; all: Readable }> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < n) {
+    const next = await it.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    chunks.push(next.value);
+    size += next.value.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* replay(): AsyncGenerator<Buffer> {
+    try {
+      if (head.length) yield head;
+      if (done) return;
+      for (;;) {
+        const next = await it.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
+  return { head, all: Readable.from(replay(), { objectMode: false }) };
+}
+
+/**
+ * Streams the source into Glance through checksum verification, decompression and format sniffing, with
+ * bounded memory: each stage holds at most a stream buffer (the sniffer 64 KiB). The format is checked before
+ * the upload starts, so a mismatch leaves the image without data.
+ */
+export async function transfer(
+  plan: TransferPlan,
+  upload: Uploader,
+  progress: TransferProgress,
+  signal: AbortSignal,
+): Promise<TransferResult> {
+  const digest = plan.expected ? new DigestCheck(plan.expected) : undefined;
+  const source = Readable.from(sourceBytes(plan, progress, digest, signal), { objectMode: false });
+  let compression: Compression | undefined;
+  let data: Readable = source;
+  if (plan.decompress !== 'none') {
+    const { head, all } = await peek(source, MAGIC_BYTES);
+    compression = plan.decompress === 'auto' ? detectCompression(head) : plan.decompress;
+    data = compression ? decompress(all, compression) : all;
+  }
+  const { head, all } = await peek(data, SNIFF_BYTES);
+  const mismatch = formatMismatch(plan.diskFormat, sniffFormat(head));
+  if (mismatch) {
+    all.destroy();
+    throw new FormatMismatchError(mismatch);
+  }
+  const md5 = createHash('md5');
+  let bytes = 0;
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of all as AsyncIterable<Buffer>) {
+      md5.update(chunk);
+      bytes += chunk.length;
+      yield chunk;
+    }
+  }
+  await upload(Readable.from(counted(), { objectMode: false }), signal);
+  return {
+    ...(digest ? { sourceDigest: `${digest.expected.algorithm}:${digest.expected.hex}` } : {}),
+    ...(compression ? { compression } : {}),
+    uploaded: { bytes, md5: md5.digest('hex') },
+  };
+}

@@ -1,0 +1,34 @@
+import { TransferManager } from '../../../operator/src/image/transfers.js';
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('TransferManager', () => {
+  it('runs at most `limit` transfers at once and starts a waiting one when a slot frees', async () => {
+    const manager = new TransferManager(1);
+    const release: Array<() => void> = [];
+    const run = () =>
+      new Promise<{ uploaded: { bytes: number; md5: string } }>((resolve) =>
+        release.push(() => resolve({ uploaded: { bytes: 1, md5: 'm' } })),
+      );
+    const a = manager.start('a', 't', run);
+    const b = manager.start('b', 't', run);
+    await tick();
+    expect([a.state.kind, b.state.kind]).toEqual(['running', 'waiting']);
+    release.shift()?.();
+    await tick();
+    await tick();
+    expect([a.state.kind, b.state.kind]).toEqual(['done', 'running']);
+    expect(manager.active).toBe(1);
+  });
+
+  it('lets a waiting transfer be cancelled without taking a slot', async () => {
+    const manager = new TransferManager(1);
+    manager.start('a', 't', () => new Promise(() => undefined));
+    const b = manager.start('b', 't', () => Promise.reject(new Error('must not run')));
+    manager.cancel('b');
+    await tick();
+    expect(b.state.kind).toBe('failed');
+    expect(manager.get('b')).toBeUndefined();
+    expect(manager.active).toBe(1);
+  });
+});
