@@ -45,6 +45,7 @@ CEPH_FSID=$(cat "$CEPH_DIR/fsid")
 KUBECONFIG=$KUBECONFIG_PATH
 KUBE_APISERVER_URL=https://127.0.0.1:$KUBE_PORT
 ENV
+  declare -F kube_env >/dev/null && kube_env >>"$tmp"
   declare -F api_env >/dev/null && api_env >>"$tmp"
   chmod 600 "$tmp"; mv "$tmp" "$STACK_ENV"
 }

@@ -43,6 +43,8 @@ kube_up() {
   local bin t
   bin=$(bash "$REPO_ROOT/scripts/build-kube.sh") || die "building kube-apiserver failed"
   KUBE_BIN="$bin"
+  # Helm for the chart tests and the demo, from its Go module like the rest (no binary downloads).
+  HELM_BIN=$(bash "$REPO_ROOT/scripts/build-helm.sh") || die "building helm failed"
   kube_certs
   local d="$KUBE_DIR/pki"
   install -d -m 700 "$KUBE_DIR/etcd"
@@ -81,6 +83,12 @@ kube_up() {
       --cluster-signing-key-file="$d/ca.key" --v=1
     log "kube-controller-manager started"
   fi
+}
+kube_env() {
+  cat <<ENV
+KUBECTL=$KUBE_BIN/kubectl
+HELM=$HELM_BIN
+ENV
 }
 kube_status() {
   local d="$KUBE_DIR/pki"
