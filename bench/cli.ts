@@ -58,6 +58,8 @@ async function main(): Promise<number> {
   }
   const selected = SCENARIOS.filter((s) => options.only === null || options.only.includes(s.id));
   const report = await runBench(contextFor(options, cleanups), selected);
+  // What scenarios share for the whole run (the rbd-backed servers) is stopped here; the rest is gone already.
+  await cleanups.runAll(progress);
   process.stdout.write(renderTable(report));
   await mkdir(path.dirname(options.out), { recursive: true });
   await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);

@@ -1,14 +1,12 @@
 import type { Scenario } from './scenario.js';
 import { concurrentShow } from './scenarios/concurrent-show.js';
 import { downloadFile } from './scenarios/download-file.js';
+import { downloadRbd } from './scenarios/download-rbd.js';
 import { listImages } from './scenarios/list-images.js';
-import {
-  downloadRbd,
-  operatorGlanceServiceReady,
-  operatorImageTransfer,
-  uploadRbd,
-} from './scenarios/planned.js';
+import { operatorGlanceServiceReady } from './scenarios/operator-glance-service-ready.js';
+import { operatorImageTransfer } from './scenarios/operator-image-transfer.js';
 import { uploadFile } from './scenarios/upload-file.js';
+import { uploadRbd } from './scenarios/upload-rbd.js';
 import { uploadRss } from './scenarios/upload-rss.js';
 
 /** Every scenario of issue 8, in the order the table shows them. A new scenario is one module and one line. */

@@ -15,7 +15,7 @@ import pino from 'pino';
 import { z } from 'zod';
 import { GLANCE_SERVICE } from '../../operator/src/api/glance-service-types.js';
 import { IMAGE } from '../../operator/src/api/image-types.js';
-import { demoGlanceService, demoImage, parseSample, type DemoSettings } from './demo/manifests.js';
+import { demoGlanceService, demoImage, monHost, parseSample, type DemoSettings } from './demo/manifests.js';
 import { makeQcow2, serveFile, sha256Of } from './demo/image-server.js';
 import { removeAll, waitReady, waitServed } from './demo/wait-ready.js';
 import { findRepoRoot, startLocalRunner } from './local-runner.js';
@@ -56,12 +56,6 @@ const FIELD_MANAGER = 'glance-demo';
 
 async function apply(objects: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {
   await objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
-}
-
-function monHost(cephConf: string): string {
-  const m = /^\s*mon[_ ]host\s*=\s*(.+)$/m.exec(readFileSync(cephConf, 'utf8'));
-  if (!m?.[1]) throw new Error(`${cephConf} has no mon_host`);
-  return m[1].trim();
 }
 
 /** Runs a command with its output passed through, for the two listings the demo ends with. */

@@ -1,31 +1,50 @@
 #!/usr/bin/env bash
 # Runs Tempest's image API tests against our api-server or upstream glance-api on the local stack,
 # with a tempest.conf generated here, and writes a summary (counts + every non-passing test) to
-# $STACK_DIR/results/tempest-<target>.txt, the passed tests to tempest-<target>.passed, and the
-# subunit stream beside them.
-#   test/tempest/run.sh ours|upstream [REGEX]
+# $STACK_DIR/results/tempest-<name>.txt, the passed tests to tempest-<name>.passed, every test
+# selected to tempest-<name>.listed, and the subunit stream beside them (<name> is the target,
+# with -rbac for the RBAC suite).
+#   test/tempest/run.sh [--rbac] ours|upstream [REGEX]
 # For ours, features that later issues bring (caching, locations) are turned off by configuration;
 # tests that no option covers are excluded by exclude-ours.txt.
+# --rbac runs glance-tempest-plugin's RBAC suite (default REGEX ^glance_tempest_plugin.tests.rbac)
+# with [enforce_scope] glance = True. The stack's servers keep legacy policy, so this starts a
+# second server of the target (same database and image directory) with secure RBAC, scope
+# enforcement and the new defaults, registers it in a region of its own for the catalog, and stops
+# and unregisters it when the run ends.
 set -euo pipefail
-TARGET=${1:?usage: run.sh ours|upstream [REGEX]}
-REGEX=${2:-'^tempest.api.image'}
+SUITE=image
+if [ "${1:-}" = --rbac ]; then SUITE=rbac; shift; fi
+TARGET=${1:?usage: run.sh [--rbac] ours|upstream [REGEX]}
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/../../scripts/stack/lib.sh"
 set -a; . "$STACK_ENV"; set +a
-WS="$STACK_DIR/tempest-$TARGET"; WWW="$STACK_DIR/www"; RESULTS="$STACK_DIR/results"
+NAME=$TARGET; [ "$SUITE" = rbac ] && NAME="$TARGET-rbac"
+if [ "$SUITE" = rbac ]; then REGEX=${2:-'^glance_tempest_plugin.tests.rbac'}; else REGEX=${2:-'^tempest.api.image'}; fi
+WS="$STACK_DIR/tempest-$NAME"; WWW="$STACK_DIR/www"; RESULTS="$STACK_DIR/results"
 install -d "$RESULTS" "$WWW"
-# One run per target at a time: runs share the workspace and the results files.
-exec 9>"$STACK_DIR/tempest-$TARGET.lock"; flock 9
+# One run per target and suite at a time: runs share the workspace, the results files and, for
+# --rbac, the secure-RBAC server.
+exec 9>"$STACK_DIR/tempest-$NAME.lock"; flock 9
 case "$TARGET" in
   ours) REGION_IMAGE=${API_REGION:?the stack runs no api-server}; IMPORT=True; CACHING=False; EXCLUDE="$HERE/exclude-ours.txt" ;;
   upstream) REGION_IMAGE=$OS_REGION_NAME; IMPORT=True; CACHING=True; EXCLUDE= ;;
   *) echo "target must be ours or upstream" >&2; exit 2 ;;
 esac
+ENFORCE_SCOPE=False; CATALOG_TYPE=image
+if [ "$SUITE" = rbac ]; then
+  . "$HERE/rbac-server.sh"
+  trap 'rbac_server_down "$TARGET"' EXIT
+  trap 'exit 143' TERM INT
+  rbac_server_up "$TARGET"
+  REGION_IMAGE=$RBAC_REGION; CATALOG_TYPE=$RBAC_TYPE; ENFORCE_SCOPE=True; EXCLUDE=
+fi
 # web-download's [image] http_image must be on port 80 (glance only fetches from 80/443 by default).
 [ -f "$WWW/tiny.qcow2" ] || qemu-img create -f qcow2 "$WWW/tiny.qcow2" 16M >/dev/null
-if ! alive http80; then start_bg http80 "$LOG_DIR/http80.log" /usr/bin/python3 -m http.server 80 --bind 127.0.0.1 --directory "$WWW"; wait_port 80 10; fi
+# It outlives the run, so it must not inherit the lock (fd 9): the next run would wait for it forever.
+if ! alive http80; then start_bg http80 "$LOG_DIR/http80.log" /usr/bin/python3 -m http.server 80 --bind 127.0.0.1 --directory "$WWW" 9>&-; wait_port 80 10; fi
 if [ ! -d "$WS/etc" ]; then
-  (cd "$STACK_DIR" && { tempest workspace remove --name "glance-$TARGET" >/dev/null 2>&1 || true; tempest init --name "glance-$TARGET" "$WS" >/dev/null; })
+  (cd "$STACK_DIR" && { tempest workspace remove --name "glance-$NAME" >/dev/null 2>&1 || true; tempest init --name "glance-$NAME" "$WS" >/dev/null; })
 fi
 cat >"$WS/etc/tempest.conf" <<CONF
 [DEFAULT]
@@ -46,7 +65,7 @@ admin_role = admin
 [identity-feature-enabled]
 api_v2 = False
 [image]
-catalog_type = image
+catalog_type = $CATALOG_TYPE
 region = $REGION_IMAGE
 endpoint_type = public
 http_image = http://127.0.0.1/tiny.qcow2
@@ -60,7 +79,7 @@ import_image = $IMPORT
 os_glance_reserved = True
 manage_locations = False
 [enforce_scope]
-glance = False
+glance = $ENFORCE_SCOPE
 [validation]
 run_validation = False
 [service_available]
@@ -76,15 +95,18 @@ placement = False
 lock_path = $WS/lock
 CONF
 cd "$WS"
+# Every test the selection holds, so a caller can tell a test that never ran from one that passed.
+tempest run --list-tests --regex "$REGEX" ${EXCLUDE:+--exclude-list "$EXCLUDE"} 2>/dev/null \
+  | sed 's/\[.*\]$//' | grep -E '^[A-Za-z_][A-Za-z0-9_.]*\.test_' | sort -u >"$RESULTS/tempest-$NAME.listed" || true
 t0=$(date +%s)
 set +e
-tempest run --concurrency 2 --regex "$REGEX" ${EXCLUDE:+--exclude-list "$EXCLUDE"} --subunit >"$RESULTS/tempest-$TARGET.subunit" 2>"$LOG_DIR/tempest-$TARGET.err"
+tempest run --concurrency 2 --regex "$REGEX" ${EXCLUDE:+--exclude-list "$EXCLUDE"} --subunit >"$RESULTS/tempest-$NAME.subunit" 2>"$LOG_DIR/tempest-$NAME.err"
 rc=$?
 set -e
-subunit2pyunit <"$RESULTS/tempest-$TARGET.subunit" >"$LOG_DIR/tempest-$TARGET.log" 2>&1 || true
+subunit2pyunit <"$RESULTS/tempest-$NAME.subunit" >"$LOG_DIR/tempest-$NAME.log" 2>&1 || true
 {
-  echo "# tempest run --regex '$REGEX' against $TARGET (region $REGION_IMAGE): rc=$rc, wall $(( $(date +%s) - t0 )) s"
-  subunit2csv <"$RESULTS/tempest-$TARGET.subunit" 2>/dev/null | python3 "$HERE/summarize.py"
-} >"$RESULTS/tempest-$TARGET.txt"
-subunit2csv <"$RESULTS/tempest-$TARGET.subunit" 2>/dev/null | python3 "$HERE/summarize.py" --passed >"$RESULTS/tempest-$TARGET.passed"
-cat "$RESULTS/tempest-$TARGET.txt"
+  echo "# tempest run --regex '$REGEX' against $NAME (region $REGION_IMAGE): rc=$rc, wall $(( $(date +%s) - t0 )) s"
+  subunit2csv <"$RESULTS/tempest-$NAME.subunit" 2>/dev/null | python3 "$HERE/summarize.py"
+} >"$RESULTS/tempest-$NAME.txt"
+subunit2csv <"$RESULTS/tempest-$NAME.subunit" 2>/dev/null | python3 "$HERE/summarize.py" --passed >"$RESULTS/tempest-$NAME.passed"
+cat "$RESULTS/tempest-$NAME.txt"

@@ -7,6 +7,7 @@ export {
   type FileBackend,
   type FileStoreConfig,
   type GlanceConfig,
+  type HttpBackend,
   type OtherBackend,
   type RbdBackend,
   type ReservedStore,

@@ -18,7 +18,7 @@ export const IGNORED_DEFAULT = words(`
   property_protection_file property_protection_rule_format publish_errors pydev_worker_debug_host
   pydev_worker_debug_port rate_limit_burst rate_limit_except_level rate_limit_interval rpc_conn_pool_size
   rpc_ping_enabled rpc_response_timeout scrub_pool_size scrub_time syslog_log_facility tcp_keepidle transport_url
-  use_eventlog use_journal use_json use_keystone_limits use_stderr use_syslog watch_log_file
+  use_eventlog use_journal use_json use_stderr use_syslog watch_log_file
   worker_self_reference_url
   log_config logdir logfile rpc_thread_pool_size db_backend sql_connection_debug sql_connection_trace
   sql_max_overflow sql_max_retries sql_retry_interval notification_driver notification_topics
@@ -51,9 +51,18 @@ export const IGNORED_OSLO_POLICY = words(`
   remote_ssl_client_crt_file remote_ssl_client_key_file
 `);
 
+// keystoneauth's session, adapter and other auth-plugin options that oslo.limit registers in [oslo_limit].
+export const IGNORED_OSLO_LIMIT = words(`
+  auth_section cafile certfile keyfile insecure collect_timing split_loggers service_type service_name
+  valid_interfaces region_name endpoint_override version min_version max_version connect_retries
+  connect_retry_delay status_code_retries status_code_retry_delay retriable_status_codes domain_id domain_name
+  trust_id default_domain_id default_domain_name tenant_id tenant_name user_name interface
+`);
+
 export const FILE_STORE_IGNORED = words('filesystem_store_datadirs filesystem_store_metadata_file');
 
-export const HTTP_STORE_OPTIONS = words('https_ca_certificates_file https_insecure http_proxy_information');
+// http_proxy_information is accepted and not applied: the http store connects directly.
+export const HTTP_STORE_OPTIONS = words('http_proxy_information');
 
 export const CINDER_STORE_OPTIONS = words(`
   cinder_catalog_info cinder_endpoint_template cinder_os_region_name cinder_ca_certificates_file

@@ -11,6 +11,7 @@ import {
   IGNORED_DEFAULT,
   IGNORED_GLANCE_STORE,
   IGNORED_KEYSTONE_AUTHTOKEN,
+  IGNORED_OSLO_LIMIT,
   IGNORED_OSLO_POLICY,
   IGNORED_PASTE_DEPLOY,
   S3_STORE_OPTIONS,
@@ -25,8 +26,10 @@ import {
   defaultSection,
   fileBackendSection,
   glanceStoreSection,
+  httpBackendSection,
   importFilteringSection,
   keystoneAuthtokenSection,
+  osloLimitSection,
   osloPolicySection,
   otherBackendSection,
   pasteDeploySection,
@@ -39,11 +42,12 @@ import { str } from './values.js';
 export type FileStoreConfig = z.output<typeof fileBackendSection>;
 export type FileBackend = { name: string; type: 'file' } & FileStoreConfig;
 export type RbdBackend = { name: string; type: 'rbd' } & z.output<typeof rbdBackendSection>;
-export type OtherBackend = { name: string; type: Exclude<StoreType, 'file' | 'rbd'> } & z.output<
+export type HttpBackend = { name: string; type: 'http' } & z.output<typeof httpBackendSection>;
+export type OtherBackend = { name: string; type: Exclude<StoreType, 'file' | 'rbd' | 'http'> } & z.output<
   typeof otherBackendSection
 >;
 /** One entry of [DEFAULT] enabled_backends, with the options of its own section. */
-export type Backend = FileBackend | RbdBackend | OtherBackend;
+export type Backend = FileBackend | RbdBackend | HttpBackend | OtherBackend;
 export type ReservedStore = (typeof RESERVED_STORES)[number];
 
 type DefaultOptions = z.output<typeof defaultSection>;
@@ -69,6 +73,7 @@ export interface GlanceConfig {
   /** The file stores glance adds under multistore for staging and tasks. */
   reserved_stores: Record<ReservedStore, FileStoreConfig>;
   oslo_policy: z.output<typeof osloPolicySection>;
+  oslo_limit: z.output<typeof osloLimitSection>;
   import_filtering_opts: z.output<typeof importFilteringSection>;
 }
 
@@ -84,8 +89,7 @@ function applyEnvOverrides(doc: IniDocument, env: NodeJS.ProcessEnv): void {
   }
 }
 
-const OTHER_STORE_OPTIONS: Record<Exclude<StoreType, 'file' | 'rbd'>, readonly string[]> = {
-  http: HTTP_STORE_OPTIONS,
+const OTHER_STORE_OPTIONS: Record<Exclude<StoreType, 'file' | 'rbd' | 'http'>, readonly string[]> = {
   swift: SWIFT_STORE_OPTIONS,
   cinder: CINDER_STORE_OPTIONS,
   vmware: VMWARE_STORE_OPTIONS,
@@ -160,8 +164,11 @@ function resolveBackends(
     } else if (type === 'rbd') {
       const opts = v.section(name, rbdBackendSection, []);
       if (opts) backends.push({ name, type, ...opts });
+    } else if (type === 'http') {
+      const opts = v.section(name, httpBackendSection, HTTP_STORE_OPTIONS);
+      if (opts) backends.push({ name, type, ...opts });
     } else if (Object.hasOwn(OTHER_STORE_OPTIONS, type)) {
-      const other = type as Exclude<StoreType, 'file' | 'rbd'>;
+      const other = type as Exclude<StoreType, 'file' | 'rbd' | 'http'>;
       const opts = v.section(name, otherBackendSection, OTHER_STORE_OPTIONS[other]);
       if (opts) backends.push({ name, type: other, ...opts });
     } else {
@@ -234,6 +241,43 @@ function checkKeystone(v: Validator, ks: z.output<typeof keystoneAuthtokenSectio
     if (!ok) v.report('keystone_authtoken', key, message, key === 'auth_type');
 }
 
+/** What oslo.limit needs to read limits, which upstream would only miss at the first quota check (a 500). */
+function checkOsloLimit(v: Validator, ol: z.output<typeof osloLimitSection>): void {
+  const required = 'is required with [DEFAULT] use_keystone_limits';
+  const rules: Array<[key: string, ok: boolean, message: string]> = [
+    ['endpoint_id', ol.endpoint_id !== null, required],
+    [
+      'auth_type',
+      ol.auth_type === 'password' || ol.auth_type === 'v3password',
+      'must be password or v3password with [DEFAULT] use_keystone_limits',
+    ],
+    ['auth_url', ol.auth_url !== null, required],
+    ['password', ol.password !== null, required],
+    ['username', ol.username !== null || ol.user_id !== null, 'username or user_id is required'],
+    [
+      'user_domain_name',
+      ol.username === null || ol.user_domain_name !== null || ol.user_domain_id !== null,
+      'user_domain_name or user_domain_id is required with username',
+    ],
+    [
+      'system_scope',
+      ol.system_scope === null || ol.system_scope === 'all',
+      'must be all (or unset, for a project scope)',
+    ],
+    [
+      'project_name',
+      ol.system_scope !== null || ol.project_name !== null || ol.project_id !== null,
+      'project_name, project_id or system_scope is required',
+    ],
+    [
+      'project_domain_name',
+      ol.project_name === null || ol.project_domain_name !== null || ol.project_domain_id !== null,
+      'project_domain_name or project_domain_id is required with project_name',
+    ],
+  ];
+  for (const [key, ok, message] of rules) if (!ok) v.report('oslo_limit', key, message, key === 'auth_type');
+}
+
 /** Validates a parsed document (after env overrides) into a GlanceConfig, or throws listing every problem. */
 export function validateConfig(
   doc: IniDocument,
@@ -249,6 +293,7 @@ export function validateConfig(
   const store = v.section('glance_store', glanceStoreSection, IGNORED_GLANCE_STORE);
   const policy = v.section('oslo_policy', osloPolicySection, IGNORED_OSLO_POLICY);
   const importFiltering = v.section('import_filtering_opts', importFilteringSection, []);
+  const limit = v.section('oslo_limit', osloLimitSection, IGNORED_OSLO_LIMIT);
   const reserved = resolveReservedStores(v);
 
   const connection =
@@ -269,6 +314,7 @@ export function validateConfig(
   }
   const usesKeystone = paste?.flavor?.startsWith('keystone') ?? false;
   if (keystone && usesKeystone) checkKeystone(v, keystone);
+  if (dflt?.use_keystone_limits && limit) checkOsloLimit(v, limit);
   if (dflt && policy && dflt.enforce_secure_rbac !== policy.enforce_new_defaults) {
     v.report(
       'DEFAULT',
@@ -296,6 +342,7 @@ export function validateConfig(
     !store ||
     !policy ||
     !importFiltering ||
+    !limit ||
     !reserved ||
     !connection
   ) {
@@ -327,6 +374,7 @@ export function validateConfig(
     reserved_stores: reserved,
     oslo_policy: policy,
     import_filtering_opts: importFiltering,
+    oslo_limit: limit,
   };
 }
 

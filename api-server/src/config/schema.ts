@@ -52,6 +52,8 @@ export const defaultSection = z.object({
     .refine((uri) => uri.startsWith('file:///'), 'must be a file:/// URI naming an absolute directory')
     .default('file:///tmp/staging/'),
   enforce_secure_rbac: bool.default(false),
+  // Quotas through Keystone unified limits ([oslo_limit]); off, /v2/info/usage is empty and nothing is counted.
+  use_keystone_limits: bool.default(false),
   image_cache_dir: optionalStr.default(null),
   allow_additional_image_properties: bool.default(true),
   // Quotas: a negative value means unlimited, as upstream.
@@ -116,12 +118,19 @@ export const rbdStoreOptions = {
   rbd_thin_provisioning: bool.default(false),
 };
 
+// glance_store's http driver verifies https servers only when https_insecure is False or a CA file is given.
+export const httpStoreOptions = {
+  https_insecure: bool.default(true),
+  https_ca_certificates_file: optionalStr.default(null),
+};
+
 export const glanceStoreSection = z.object({
   stores: list(z.string()).default(['file', 'http']),
   default_store: str.default('file'),
   default_backend: optionalStr.default(null),
   ...fileStoreOptions,
   ...rbdStoreOptions,
+  ...httpStoreOptions,
 });
 
 export const fileBackendSection = z.object({
@@ -132,7 +141,30 @@ export const rbdBackendSection = z.object({
   store_description: optionalStr.default(null),
   ...rbdStoreOptions,
 });
+export const httpBackendSection = z.object({
+  store_description: optionalStr.default(null),
+  ...httpStoreOptions,
+});
 export const otherBackendSection = z.object({ store_description: optionalStr.default(null) });
+
+// oslo.limit 2's options: the endpoint whose service and region the limits are registered for, and the
+// keystoneauth password credentials it reads them with (project- or system-scoped).
+export const osloLimitSection = z.object({
+  endpoint_id: optionalStr.default(null),
+  auth_url: optionalStr.default(null),
+  auth_type: optionalStr.default(null),
+  username: optionalStr.default(null),
+  user_id: optionalStr.default(null),
+  user_domain_name: optionalStr.default(null),
+  user_domain_id: optionalStr.default(null),
+  password: optionalStr.default(null),
+  project_name: optionalStr.default(null),
+  project_id: optionalStr.default(null),
+  project_domain_name: optionalStr.default(null),
+  project_domain_id: optionalStr.default(null),
+  system_scope: optionalStr.default(null),
+  timeout: int({ min: 1 }),
+});
 
 export const osloPolicySection = z.object({
   enforce_scope: bool.default(false),

@@ -8,6 +8,8 @@ import type {
   ListFilters,
   ListQuery,
   LocationStatus,
+  LocationValidationData,
+  NewLocation,
   SortKey,
   Visibility,
 } from '../domain/types.js';
@@ -27,6 +29,18 @@ export interface UploadResult {
   osHashValue: string;
   virtualSize: number | null;
   location: string;
+  /** The location's meta_data (under multistore, `{store: <backend>}`). */
+  locationMetadata: Record<string, unknown>;
+}
+
+/** What a PATCH of /locations writes, once the stores have accepted it. */
+export interface LocationWrite {
+  /** The image's active locations afterwards: stored rows are kept, new ones are inserted (upstream's order). */
+  locations: (ImageLocation | NewLocation)[];
+  /** The size a store reported, for an image that had none. */
+  size: number | null;
+  /** Set when the queued image becomes active, with the validation data it takes on. */
+  activate: LocationValidationData | null;
 }
 
 type Queryable = Pool | PoolConnection;
@@ -75,6 +89,17 @@ interface LocationRow extends RowDataPacket {
   value: string;
   meta_data: string | null;
   status: LocationStatus;
+}
+
+/** A row of the property, tag and location tables read in one statement; `kind` says which. */
+interface ChildRow extends RowDataPacket {
+  kind: 'p' | 't' | 'l';
+  id: number;
+  image_id: string;
+  name: string | null;
+  value: string | null;
+  meta_data: string | null;
+  status: LocationStatus | null;
 }
 
 const IMAGE_COLUMNS =
@@ -278,19 +303,39 @@ export class ImageRepository {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.id);
     const marks = ids.map(() => '?').join(', ');
-    const [props] = await db.query<PropertyRow[]>(
-      `SELECT image_id, name, value FROM image_properties WHERE image_id IN (${marks}) AND deleted = 0 ORDER BY id`,
-      ids,
+    // One statement for the three child tables: each query is a round trip whose socket writes were the largest
+    // cost of showing an image. CONVERT gives the branches one collation whatever the tables were created with.
+    const [children] = await db.query<ChildRow[]>(
+      `SELECT 'p' AS kind, id, image_id, name, CONVERT(value USING utf8mb4) AS value, NULL AS meta_data,
+              NULL AS status
+         FROM image_properties WHERE image_id IN (${marks}) AND deleted = 0
+       UNION ALL
+       SELECT 't', id, image_id, NULL, CONVERT(value USING utf8mb4), NULL, NULL
+         FROM image_tags WHERE image_id IN (${marks}) AND deleted = 0
+       UNION ALL
+       SELECT 'l', id, image_id, NULL, CONVERT(value USING utf8mb4), CONVERT(meta_data USING utf8mb4), status
+         FROM image_locations WHERE image_id IN (${marks}) AND deleted = 0
+       ORDER BY kind, id`,
+      [...ids, ...ids, ...ids],
     );
-    const [tags] = await db.query<TagRow[]>(
-      `SELECT image_id, value FROM image_tags WHERE image_id IN (${marks}) AND deleted = 0 ORDER BY id`,
-      ids,
-    );
-    const [locs] = await db.query<LocationRow[]>(
-      `SELECT id, image_id, value, meta_data, status FROM image_locations
-        WHERE image_id IN (${marks}) AND deleted = 0 ORDER BY id`,
-      ids,
-    );
+    const props: PropertyRow[] = [];
+    const tags: TagRow[] = [];
+    const locs: LocationRow[] = [];
+    for (const c of children) {
+      if (c.kind === 'p')
+        props.push({ image_id: c.image_id, name: c.name ?? '', value: c.value } as PropertyRow);
+      else if (c.kind === 't') tags.push({ image_id: c.image_id, value: c.value ?? '' } as TagRow);
+      else {
+        const { id, image_id, meta_data, status } = c;
+        locs.push({
+          id,
+          image_id,
+          value: c.value ?? '',
+          meta_data,
+          status: status ?? 'active',
+        } as LocationRow);
+      }
+    }
     const p = groupBy(props);
     const t = groupBy(tags);
     const l = groupBy(locs);
@@ -453,14 +498,72 @@ export class ImageRepository {
    * Applies a PATCH change set (locations excluded: routes run those through the store). Returns null when the
    * image is gone.
    */
-  async update(id: string, changes: ImageChanges): Promise<ImageRecord | null> {
+  async update(id: string, changes: ImageChanges, locations?: LocationWrite): Promise<ImageRecord | null> {
     const now = nowSeconds();
     return this.transaction(async (conn) => {
       if (!(await this.writeColumns(conn, id, changes.columns, now))) return null;
       await this.writeProperties(conn, id, changes, now);
       if (changes.tags) await this.writeTags(conn, id, changes.tags, now);
+      if (locations && !(await this.writeLocations(conn, id, locations, now))) {
+        throw new HttpError(409, 'The image changed while its locations were being updated.');
+      }
       return this.getWith(conn, id);
     });
+  }
+
+  /** _image_locations_set plus the size and activation a location change brings; false if the image moved on. */
+  private async writeLocations(
+    conn: PoolConnection,
+    id: string,
+    write: LocationWrite,
+    now: Date,
+  ): Promise<boolean> {
+    const kept = write.locations.filter((l): l is ImageLocation => 'id' in l).map((l) => l.id);
+    await conn.query(
+      `UPDATE image_locations SET status = 'deleted', deleted = 1, deleted_at = ?, updated_at = ?
+        WHERE image_id = ? AND deleted = 0 AND status = 'active'${kept.length > 0 ? ` AND id NOT IN (${kept.map(() => '?').join(', ')})` : ''}`,
+      [now, now, id, ...kept],
+    );
+    for (const loc of write.locations) {
+      if ('id' in loc) {
+        await conn.query('UPDATE image_locations SET value = ?, meta_data = ?, updated_at = ? WHERE id = ?', [
+          loc.url,
+          JSON.stringify(loc.metadata),
+          now,
+          loc.id,
+        ]);
+      } else {
+        await conn.query(
+          `INSERT INTO image_locations (image_id, value, meta_data, status, created_at, updated_at, deleted_at, deleted)
+           VALUES (?, ?, ?, 'active', ?, ?, NULL, 0)`,
+          [id, loc.url, JSON.stringify(loc.metadata), now, now],
+        );
+      }
+    }
+    if (write.size !== null) {
+      await conn.query('UPDATE images SET size = ? WHERE id = ? AND size IS NULL', [write.size, id]);
+    }
+    if (write.activate) {
+      const v = write.activate;
+      const [result] = await conn.query<ResultSetHeader>(
+        `UPDATE images SET status = 'active', checksum = COALESCE(?, checksum),
+                os_hash_algo = COALESCE(?, os_hash_algo), os_hash_value = COALESCE(?, os_hash_value)
+          WHERE id = ? AND deleted = 0 AND status = 'queued'`,
+        [v.checksum ?? null, v.os_hash_algo ?? null, v.os_hash_value ?? null, id],
+      );
+      if (result.affectedRows !== 1) return false;
+    }
+    return true;
+  }
+
+  /** Marks one location row deleted once its data is gone (image_location_delete). */
+  async deleteLocation(imageId: string, locationId: number): Promise<void> {
+    const now = nowSeconds();
+    await this.pool.query(
+      `UPDATE image_locations SET status = 'deleted', deleted = 1, deleted_at = ?, updated_at = ?
+        WHERE image_id = ? AND id = ? AND deleted = 0`,
+      [now, now, imageId, locationId],
+    );
   }
 
   /**
@@ -490,7 +593,7 @@ export class ImageRepository {
       await conn.query(
         `INSERT INTO image_locations (image_id, value, meta_data, status, created_at, updated_at, deleted_at, deleted)
          VALUES (?, ?, ?, 'active', ?, ?, NULL, 0)`,
-        [id, upload.location, '{}', now, now],
+        [id, upload.location, JSON.stringify(upload.locationMetadata), now, now],
       );
       return this.getWith(conn, id);
     });

@@ -16,7 +16,8 @@ import { mountImages } from '../routes/images.js';
 import { mountInfo } from '../routes/info.js';
 import { mountMetadefs } from '../routes/metadefs.js';
 import { mountSchemas } from '../routes/schemas.js';
-import type { Store } from '../store/store.js';
+import type { Quotas } from '../quota/quotas.js';
+import type { StoreRegistry } from '../store/registry.js';
 import { accessLog } from './access-log.js';
 import { errorHandler } from './error-handler.js';
 import { HttpError } from './errors.js';
@@ -30,7 +31,7 @@ export interface AppDeps {
   images: ImageRepository;
   members: MemberRepository;
   metadefs: MetadefRepository;
-  store: Store;
+  stores: StoreRegistry;
   policy: Policy;
   /** Sets the request's RequestContext, or answers 401 (keystonemiddleware + upstream's context middleware). */
   authenticate: RequestHandler;
@@ -39,6 +40,8 @@ export interface AppDeps {
   jsonBodyLimit: number;
   /** oslo.middleware healthcheck's disable_by_file_path; null disables that backend. */
   healthcheckDisableFile: string | null;
+  /** Keystone unified limits ([DEFAULT] use_keystone_limits); none when left out. */
+  quotas?: Quotas;
 }
 
 // Methods upstream's router knows; others on an unknown path are 501 rather than 404.
@@ -49,7 +52,7 @@ const IMPLEMENTED = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH']);
  * token), request id, authentication, then the v2 routes; every error is rendered as webob renders it.
  */
 export function createApp(deps: AppDeps): Express {
-  const { config, domain, images, members, store, policy } = deps;
+  const { config, domain, images, members, stores, policy } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -65,7 +68,7 @@ export function createApp(deps: AppDeps): Express {
     versionNegotiation({
       publicEndpoint: config.DEFAULT.public_endpoint,
       cacheEnabled: config.DEFAULT.image_cache_dir !== null,
-      multistore: config.DEFAULT.enabled_backends !== null,
+      multistore: stores.multistore,
     }),
   );
   app.use(openstackRequestId(config.DEFAULT.max_request_id_length));
@@ -75,21 +78,24 @@ export function createApp(deps: AppDeps): Express {
   const secureRbac = config.DEFAULT.enforce_secure_rbac;
   const access = new ImageAccess({ images, members, policy, secureRbac });
   mountSchemas(router, domain);
-  mountInfo(router, config, policy);
+  mountInfo(router, config, policy, deps.quotas);
   mountImages(router, {
     access,
     images,
-    store,
+    stores,
+    filtering: config.import_filtering_opts,
     policy,
     domain,
     jsonLimit: deps.jsonBodyLimit,
     importMethods: config.DEFAULT.enabled_import_methods,
+    quotas: deps.quotas,
   });
   mountImageActions(router, access, images);
-  mountImageData(router, access, images, store, {
+  mountImageData(router, access, images, stores, {
     imageSizeCap: config.DEFAULT.image_size_cap,
     userStorageQuota: config.DEFAULT.user_storage_quota,
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+    quotas: deps.quotas,
   });
   mountImageTags(router, access, images, domain);
   mountImportApi(router, access, { ...deps, jsonLimit: deps.jsonBodyLimit });

@@ -229,9 +229,11 @@ class ApiImportFlow {
     const image = await this.change(() => ({}));
     const limit = await importLimit(this.ctx, this.task.owner, this.imageId);
     const staged = await this.ctx.staging.read(this.imageId);
+    const target = store === null ? this.ctx.stores.default : this.ctx.stores.byId(store);
+    if (!target) throw new ImportFailed(`Store for identifier ${store ?? ''} not found`);
     const result: IngestResult = await ingestImageData(
       withProgress(staged, this.ctx, this.task),
-      this.ctx.store,
+      target.store,
       image,
       limit,
       this.ctx.hashingAlgorithm,
@@ -246,7 +248,7 @@ class ApiImportFlow {
           data: {
             ...result,
             checksum: result.md5,
-            locationMetadata: this.ctx.storeName === null ? {} : { store: this.ctx.storeName },
+            locationMetadata: this.ctx.stores.multistore ? { store: target.id } : {},
           },
           ...(setActive && current.status !== 'active' ? { status: 'active' as const } : {}),
           ...(store === null
@@ -259,7 +261,7 @@ class ApiImportFlow {
         };
       });
     } catch (err) {
-      await this.ctx.store.delete(result.location);
+      await target.store.delete(result.location);
       throw err;
     }
     return result.location;

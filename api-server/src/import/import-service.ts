@@ -4,7 +4,7 @@ import type { ImageRepository } from '../db/image-repo.js';
 import { createPool } from '../db/pool.js';
 import { TaskRepository, type TaskRecord } from '../db/task-repo.js';
 import type { DomainConfig } from '../domain/types.js';
-import type { Store } from '../store/store.js';
+import type { StoreRegistry } from '../store/registry.js';
 import { runApiImageImport } from './api-image-import.js';
 import { FAILED_STORES, IMPORTING_STORES, lockIsStale } from './bookkeeping.js';
 import { resolveDestination, resolveWithDns } from './destination.js';
@@ -20,7 +20,7 @@ export interface ImportServiceDeps {
   config: GlanceConfig;
   domain: DomainConfig;
   images: ImageRepository;
-  store: Store;
+  stores: StoreRegistry;
   logger: Logger;
 }
 
@@ -58,8 +58,7 @@ export class ImportService {
       imports: this.imports,
       tasks: this.tasks,
       staging: this.staging,
-      store: deps.store,
-      storeName: config.DEFAULT.enabled_backends ? config.glance_store.default_backend : null,
+      stores: deps.stores,
       domain: deps.domain,
       openExternal: (uri) =>
         openExternal(uri, {

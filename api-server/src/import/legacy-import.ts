@@ -71,7 +71,8 @@ export async function runLegacyImport(task: TaskRecord, ctx: TaskContext): Promi
     }
     const data = await ctx.openExternal(input.import_from as string);
     const limit = await importLimit(ctx, task.owner, created.id);
-    const result = await ingestImageData(data.body, ctx.store, created, limit, ctx.hashingAlgorithm);
+    const target = ctx.stores.default;
+    const result = await ingestImageData(data.body, target.store, created, limit, ctx.hashingAlgorithm);
     const saved = await ctx.images.completeUpload(created.id, {
       size: result.size,
       checksum: result.md5,
@@ -79,9 +80,10 @@ export async function runLegacyImport(task: TaskRecord, ctx: TaskContext): Promi
       osHashValue: result.osHashValue,
       virtualSize: result.virtualSize,
       location: result.location,
+      locationMetadata: ctx.stores.multistore ? { store: target.id } : {},
     });
     if (saved === null) {
-      await ctx.store.delete(result.location);
+      await target.store.delete(result.location);
       throw new ImportFailed(
         `The Image ${created.id} object being created by this task ${task.id}, is no longer in valid status ` +
           'for further processing.',

@@ -7,7 +7,7 @@ import { HttpError } from '../http/errors.js';
 import { StoreError } from '../store/errors.js';
 import type { IngestLimit } from '../store/ingest.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
-import type { Store } from '../store/store.js';
+import type { StoreRegistry } from '../store/registry.js';
 import { FetchFailed, type ExternalData } from './external-fetch.js';
 import { ImageGone, ImportAborted, type ImportRepository } from './import-repo.js';
 import type { StagingArea } from './staging.js';
@@ -23,9 +23,8 @@ export interface TaskContext {
   imports: ImportRepository;
   tasks: TaskRepository;
   staging: StagingArea;
-  store: Store;
-  /** The default backend's name under enabled_backends (recorded in location metadata), else null. */
-  storeName: string | null;
+  /** Where data goes: the default store, or (multistore) the backends an import names. */
+  stores: StoreRegistry;
   domain: DomainConfig;
   openExternal(uri: string): Promise<ExternalData>;
   imageSizeCap: number;

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Request, Response, Router } from 'express';
 import type { RequestContext } from '../auth/context.js';
 import type { ImageRepository } from '../db/image-repo.js';
@@ -9,11 +8,13 @@ import { HttpError } from '../http/errors.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { requestedSpan } from '../http/range.js';
 import { sendNoContent } from '../http/respond.js';
+import { sendBody } from '../http/send-body.js';
 import { param, route } from '../http/routing.js';
 import { StoreError } from '../store/errors.js';
 import { ingestImageData, type IngestResult } from '../store/ingest.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
-import type { Store } from '../store/store.js';
+import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
+import type { StoreEntry, StoreRegistry } from '../store/registry.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';
 
 export interface DataRouteOptions {
@@ -23,7 +24,12 @@ export interface DataRouteOptions {
   userStorageQuota: number;
   /** [DEFAULT] hashing_algorithm. */
   hashingAlgorithm: string;
+  /** Keystone unified limits (image_size_total, image_count_uploading); none by default. */
+  quotas?: Quotas;
 }
+
+// The request body is left unread: the client must not send it on this connection.
+const closing = (err: HttpError) => new HttpError(err.status, err.explanation, { Connection: 'close' });
 
 function declaredLength(req: IncomingMessage): number | null {
   const raw = req.headers['content-length'];
@@ -48,6 +54,10 @@ export function storeFailure(err: StoreError, imageId: string): HttpError {
       return new HttpError(503, `Insufficient permissions on image storage media: ${err.message}`);
     case 'duplicate':
       return new HttpError(409, `The image ${imageId} already has data in the store`);
+    case 'add-disabled':
+      return new HttpError(410, 'Error in store configuration. Adding images to store is disabled.');
+    case 'unavailable':
+      return new HttpError(503, err.message);
     default:
       return new HttpError(500);
   }
@@ -89,9 +99,20 @@ export function mountImageData(
   router: Router,
   access: ImageAccess,
   images: ImageRepository,
-  store: Store,
+  stores: StoreRegistry,
   opts: DataRouteOptions,
 ): void {
+  /** Under multistore, x-image-meta-store picks the backend (400 for an unknown one), as upstream's upload. */
+  const uploadStore = (req: Request): StoreEntry => {
+    if (!stores.multistore) return stores.default;
+    const header = req.headers['x-image-meta-store'];
+    if (header === undefined) return stores.default;
+    const id = Array.isArray(header) ? header.join(', ') : header;
+    const entry = stores.byId(id);
+    if (!entry) throw new HttpError(400, `Store for identifier ${id} not found`);
+    return entry;
+  };
+
   const authoriseUpload = (ctx: RequestContext, found: VisibleImage): void => {
     try {
       access.enforceMutation(ctx, 'upload_image', found);
@@ -104,6 +125,7 @@ export function mountImageData(
   };
 
   /** Room left under user_storage_quota for this project, this image's current data not counted. */
+  const quotas = opts.quotas ?? NO_QUOTAS;
   const remainingQuota = async (ctx: RequestContext, imageId: string): Promise<number | null> => {
     if (opts.userStorageQuota <= 0) return null;
     return opts.userStorageQuota - (await images.storageUsage(ctx.projectId, imageId));
@@ -116,6 +138,11 @@ export function mountImageData(
       throw new HttpError(415, `Content type ${contentType ?? 'None'} not supported`);
     }
     const ctx = requestContext(res);
+    await quotas.enforce(ctx.projectId, 'image_size_total').catch((err: unknown) => {
+      throw err instanceof HttpError ? closing(err) : err;
+    });
+    const target = uploadStore(req);
+    const store = target.store;
     const { log } = requestLocals(res);
     const found = await access.find(ctx, param(req, 'imageId'));
     authoriseUpload(ctx, found);
@@ -140,6 +167,12 @@ export function mountImageData(
         `Image status transition from ${now?.status ?? 'deleted'} to saving is not allowed`,
       );
     }
+    try {
+      await quotas.enforce(ctx.projectId, 'image_count_uploading');
+    } catch (err) {
+      await images.transition(image.id, 'saving', 'queued');
+      throw err instanceof HttpError ? closing(err) : err;
+    }
     const limit =
       remaining !== null && remaining < opts.imageSizeCap
         ? { bytes: remaining, explanation: quotaExceeded(declared, remaining).explanation }
@@ -148,7 +181,7 @@ export function mountImageData(
     let result: IngestResult;
     try {
       result = await receiveRequestBody(req, (body) =>
-        ingestImageData(body, store, image, limit, opts.hashingAlgorithm),
+        ingestImageData(body, store, image, limit, opts.hashingAlgorithm, declared ?? undefined),
       );
       // Two uploads for different images of one project can each fit alone; check again with the real size.
       const after = await remainingQuota(ctx, image.id);
@@ -178,6 +211,7 @@ export function mountImageData(
       osHashValue: result.osHashValue,
       virtualSize: result.virtualSize,
       location: result.location,
+      locationMetadata: stores.multistore ? { store: target.id } : {},
     });
     if (!saved) {
       await store.delete(result.location);
@@ -204,14 +238,17 @@ export function mountImageData(
       sendNoContent(res);
       return;
     }
-    const size = image.size ?? (await store.size(locations[0]?.url ?? ''));
+    const first = locations[0]!;
+    const size = image.size ?? (await (stores.forLocation(first) ?? stores.default).store.size(first.url));
     const span = requestedSpan(req.headers, size);
     let data: NodeJS.ReadableStream | null = null;
     let failure: unknown = null;
     // Like upstream, every location is tried in order until one yields the data.
     for (const loc of locations) {
       try {
-        data = await store.get(loc.url, span ?? undefined);
+        const entry = stores.forLocation(loc);
+        if (!entry) throw new StoreError('not-found', `Unknown scheme '${loc.url.split(':')[0] ?? ''}'`);
+        data = await entry.store.get(loc.url, span ?? undefined);
         break;
       } catch (err) {
         failure = err;
@@ -222,6 +259,9 @@ export function mountImageData(
         sendNoContent(res);
         return;
       }
+      if (failure instanceof StoreError && failure.kind === 'unavailable') {
+        throw new HttpError(503, failure.message);
+      }
       throw failure;
     }
     res.status(span ? 206 : 200);
@@ -229,9 +269,8 @@ export function mountImageData(
     if (span) res.setHeader('Content-Range', `bytes ${span.start}-${span.end}/${size}`);
     if (image.checksum) res.setHeader('Content-MD5', image.checksum);
     res.setHeader('Content-Length', String(span ? span.end - span.start + 1 : size));
-    res.flushHeaders();
     try {
-      await pipeline(data, res);
+      await sendBody(res, data);
     } catch (err) {
       requestLocals(res).log.warn({ imageId: image.id, err }, 'image download interrupted');
       res.destroy();

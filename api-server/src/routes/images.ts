@@ -14,18 +14,27 @@ import { readJson, requireJson } from '../http/json-body.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { sendJson, sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
-import type { Store } from '../store/store.js';
+import type { ImportFiltering } from '../import/uri-filter.js';
+import { StoreError } from '../store/errors.js';
+import { StoreConflictError } from '../store/rbd-errors.js';
+import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
+import type { StoreRegistry } from '../store/registry.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';
+import { LocationRules } from './image-locations.js';
 
 export interface ImagesRouteDeps {
   access: ImageAccess;
   images: ImageRepository;
-  store: Store;
+  stores: StoreRegistry;
+  /** [import_filtering_opts], which http(s) locations must pass. */
+  filtering: ImportFiltering;
   policy: Policy;
   domain: DomainConfig;
   jsonLimit: number;
   /** [DEFAULT] enabled_import_methods, announced on create. */
   importMethods: string[];
+  /** Keystone unified limits (image_count_total); none by default. */
+  quotas?: Quotas;
 }
 
 function baseUrl(req: Request): string {
@@ -39,7 +48,8 @@ function rawQuery(req: Request): URLSearchParams {
 
 /** /v2/images and /v2/images/{id}: list, create, show, PATCH and delete (upstream's images.py). */
 export function mountImages(router: Router, deps: ImagesRouteDeps): void {
-  const { access, images, store, policy, domain } = deps;
+  const { access, images, stores, policy, domain } = deps;
+  const locationRules = new LocationRules({ stores, filtering: deps.filtering });
 
   /** _enforce_visibility: a public or community image needs its own policy, without the 404 translation. */
   const enforceVisibility = (ctx: RequestContext, visibility: unknown, target: PolicyTarget): void => {
@@ -84,6 +94,8 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
         enforceVisibility(ctx, target.visibility, policyTarget);
       },
     });
+    // Counted against the caller's project, whoever is to own the image (upstream's context.owner).
+    await (deps.quotas ?? NO_QUOTAS).enforce(ctx.projectId, 'image_count_total', 1);
     const image = await images.create(changes.id ?? randomUUID(), changes);
     requestLocals(res).log.info({ imageId: image.id }, 'image created');
     res.setHeader('Location', `${baseUrl(req)}/v2/images/${image.id}`);
@@ -133,14 +145,31 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
     });
     let image = found.image;
     if (ops.length > 0) {
-      if (changes.locations.length > 0) {
-        throw new HttpError(403, 'Changing image locations is not supported by this server.');
-      }
-      const saved = await images.update(image.id, changes);
+      const locations =
+        changes.locations.length > 0
+          ? await locationRules.apply(image, changes.locations, requestLocals(res).log)
+          : undefined;
+      const saved = await images.update(image.id, changes, locations);
       if (!saved) throw new HttpError(404, `No image found with ID ${image.id}`);
       image = saved;
     }
     sendJson(res, 200, formatImage(image, domain, ctx));
+  };
+
+  /**
+   * Removes one location's data (safe_delete_from_backend) and then its row. Data already gone, or held by a
+   * store this server does not have, is not an error; a clone or snapshot keeping the data is (409).
+   */
+  const removeLocationData = async (image: ImageRecord, loc: ImageRecord['locations'][number]) => {
+    const entry = stores.forLocation(loc);
+    if (entry) {
+      try {
+        await entry.store.delete(loc.url);
+      } catch (err) {
+        if (!(err instanceof StoreError && err.kind === 'not-found')) throw err;
+      }
+    }
+    await images.deleteLocation(image.id, loc.id);
   };
 
   const remove = async (req: Request, res: Response): Promise<void> => {
@@ -150,16 +179,68 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
     const found = await access.find(ctx, param(req, 'imageId'), notFound);
     access.enforceMutation(ctx, 'delete_image', found);
     deletedStatus(found.image, false);
+    // Upstream removes the data first: when a store refuses (a clone of an rbd snapshot), the image stays.
+    for (const loc of found.image.locations.filter((l) => l.status === 'active')) {
+      try {
+        await removeLocationData(found.image, loc);
+      } catch (err) {
+        if (!(err instanceof StoreConflictError)) throw err;
+        log.warn({ imageId: found.image.id, reason: err.kind }, 'image data in use: not deleted');
+        throw new HttpError(
+          409,
+          err.kind === 'in-use'
+            ? `Image ${found.image.id} could not be deleted because it is in use: ${err.message}`
+            : err.message,
+        );
+      }
+    }
     const locations = await images.softDelete(found.image.id);
     if (locations === null) throw new HttpError(404, notFound(found.image.id));
-    // The rows are already deleted: data that cannot be removed now is only wasted space, never served.
-    for (const loc of locations) {
-      if (!loc.url.startsWith(`${store.scheme}://`)) continue;
-      await store.delete(loc.url).catch((err: unknown) => {
-        log.error({ imageId: found.image.id, err }, 'could not remove the data of a deleted image');
-      });
-    }
     log.info({ imageId: found.image.id }, 'image deleted');
+    sendNoContent(res);
+  };
+
+  /** DELETE /v2/stores/{store}/{image}: upstream's delete_from_store (multistore only). */
+  const removeFromStore = async (req: Request, res: Response): Promise<void> => {
+    if (!stores.multistore) throw new HttpError(404);
+    const storeId = param(req, 'storeId');
+    if (!stores.byId(storeId)) {
+      throw new HttpError(409, `The selected store ${storeId} is not available on this node.`);
+    }
+    const ctx = requestContext(res);
+    const { log } = requestLocals(res);
+    const imageId = param(req, 'imageId');
+    const found = await access.find(ctx, imageId, (id) => `Failed to find image ${id}`);
+    access.enforce(ctx, 'get_image_location', found);
+    access.enforceMutation(ctx, 'delete_image_location', found);
+    const image = found.image;
+    if (image.status !== 'active') {
+      throw new HttpError(
+        409,
+        "It's not allowed to remove image data from store if image status is not 'active'",
+      );
+    }
+    const active = image.locations.filter((l) => l.status === 'active');
+    if (active.length === 1) {
+      throw new HttpError(
+        403,
+        'Cannot delete image data from the only store containing it. Consider deleting the image instead.',
+      );
+    }
+    const loc = active.find((l) => l.metadata.store === storeId);
+    if (!loc) throw new HttpError(404, `Image ${image.id} is not stored in store ${storeId}.`);
+    try {
+      await removeLocationData(image, loc);
+    } catch (err) {
+      if (!(err instanceof StoreConflictError)) throw err;
+      throw new HttpError(
+        409,
+        err.kind === 'in-use'
+          ? `The data for Image ${image.id} could not be deleted because it is in use: ${err.message}`
+          : err.message,
+      );
+    }
+    log.info({ imageId: image.id, store: storeId }, 'image data removed from a store');
     sendNoContent(res);
   };
 
@@ -171,5 +252,8 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
     GET: { bodyReject: true, handler: show },
     PATCH: { handler: update },
     DELETE: { bodyReject: true, handler: remove },
+  });
+  route(router, '/v2/stores/:storeId/:imageId', 'DELETE', {
+    DELETE: { bodyReject: true, handler: removeFromStore },
   });
 }

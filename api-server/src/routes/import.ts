@@ -25,7 +25,8 @@ import { ImportService } from '../import/import-service.js';
 import { UriRefused } from '../import/uri-filter.js';
 import { StoreError } from '../store/errors.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
-import type { Store } from '../store/store.js';
+import type { StoreRegistry } from '../store/registry.js';
+import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';
 import { receiveRequestBody, storeFailure } from './image-data.js';
 import { mountTasks } from './tasks.js';
@@ -36,16 +37,19 @@ export interface ImportRouteDeps {
   service: ImportService;
   config: GlanceConfig;
   jsonLimit: number;
+  /** Keystone unified limits (image_stage_total, image_count_uploading, image_size_total); none by default. */
+  quotas?: Quotas;
 }
 
 export interface ImportApiDeps {
   config: GlanceConfig;
   domain: DomainConfig;
   images: ImageRepository;
-  store: Store;
+  stores: StoreRegistry;
   policy: Policy;
   logger: Logger;
   jsonLimit: number;
+  quotas?: Quotas;
 }
 
 /**
@@ -61,6 +65,7 @@ export function mountImportApi(router: Router, access: ImageAccess, deps: Import
     service,
     config: deps.config,
     jsonLimit: deps.jsonLimit,
+    quotas: deps.quotas ?? NO_QUOTAS,
   });
   mountTasks(router, {
     access,
@@ -116,20 +121,12 @@ function importStores(req: Request, request: ImportRequest, config: GlanceConfig
   const backends = config.DEFAULT.enabled_backends;
   const defaultBackend = config.glance_store.default_backend;
   if (!backends || defaultBackend === null) return [null];
-  const stores = requestedStores(
+  return requestedStores(
     request,
     req.headers,
     backends.map((b) => b.name),
     defaultBackend,
   );
-  const other = stores.find((s) => s !== defaultBackend);
-  if (other !== undefined) {
-    throw new HttpError(
-      409,
-      `This server imports image data only into the default store '${defaultBackend}', not '${other}'.`,
-    );
-  }
-  return stores;
 }
 
 /** Methods this server recognises but cannot run here: refused with the reason. */
@@ -154,11 +151,15 @@ function unavailableMethod(method: ImportMethod, config: GlanceConfig): HttpErro
   return null;
 }
 
+// The request body is left unread: the client must not send it on this connection.
+const closing = (err: HttpError) => new HttpError(err.status, err.explanation, { Connection: 'close' });
+
 /** PUT /v2/images/{id}/stage and POST /v2/images/{id}/import (upstream's image_data.stage and import_image). */
 function mountImport(router: Router, deps: ImportRouteDeps): void {
   const { access, images, service, config } = deps;
   const imports: ImportRepository = service.imports;
   const methods = config.DEFAULT.enabled_import_methods;
+  const quotas = deps.quotas ?? NO_QUOTAS;
 
   const stage = async (req: Request, res: Response): Promise<void> => {
     if (!methods.includes('glance-direct')) {
@@ -168,6 +169,9 @@ function mountImport(router: Router, deps: ImportRouteDeps): void {
     if (contentType?.split(';')[0]?.trim() !== 'application/octet-stream') throw new HttpError(415);
     const ctx = requestContext(res);
     const { log } = requestLocals(res);
+    await quotas.enforce(ctx.projectId, 'image_stage_total').catch((err: unknown) => {
+      throw err instanceof HttpError ? closing(err) : err;
+    });
     const found = await access.find(ctx, param(req, 'imageId'));
     access.enforceMutation(ctx, 'modify_image', found);
     const image = found.image;
@@ -185,6 +189,12 @@ function mountImport(router: Router, deps: ImportRouteDeps): void {
         log.warn({ imageId: image.id }, 'staging failed and the image was no longer uploading');
       }
     };
+    try {
+      await quotas.enforce(ctx.projectId, 'image_count_uploading');
+    } catch (err) {
+      await restore();
+      throw err instanceof HttpError ? closing(err) : err;
+    }
     let size: number;
     try {
       const staged = await receiveRequestBody(req, (body) =>
@@ -237,6 +247,7 @@ function mountImport(router: Router, deps: ImportRouteDeps): void {
     const request = parseImportRequest(await requireJson(req, deps.jsonLimit), methods);
     const ctx = requestContext(res);
     const { log, requestId } = requestLocals(res);
+    await quotas.enforce(ctx.projectId, 'image_size_total');
     const found = await access.find(ctx, param(req, 'imageId'));
     const image = found.image;
     checkImportable(image, request.method);

@@ -5,6 +5,7 @@ import { requestContext } from '../http/locals.js';
 import { sendJson } from '../http/respond.js';
 import { route } from '../http/routing.js';
 import type { Policy } from '../auth/policy.js';
+import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 
 interface StoreInfo {
   id: string;
@@ -46,7 +47,12 @@ function storeProperties(cfg: GlanceConfig, id: string): Record<string, unknown>
 }
 
 /** /v2/info/*: import methods, multistore stores (404 without enabled_backends) and usage. */
-export function mountInfo(router: Router, cfg: GlanceConfig, policy: Policy): void {
+export function mountInfo(
+  router: Router,
+  cfg: GlanceConfig,
+  policy: Policy,
+  quotas: Quotas = NO_QUOTAS,
+): void {
   route(router, '/v2/info/import', 'GET', {
     GET: {
       bodyReject: true,
@@ -80,8 +86,11 @@ export function mountInfo(router: Router, cfg: GlanceConfig, policy: Policy): vo
       },
     },
   });
-  // Usage comes from Keystone unified limits, which this server does not use: upstream reports none then.
+  // Keystone unified limits for the caller's project; without use_keystone_limits upstream reports none.
   route(router, '/v2/info/usage', 'GET', {
-    GET: { handler: (_req, res) => sendJson(res, 200, { usage: {} }) },
+    GET: {
+      handler: async (_req, res) =>
+        sendJson(res, 200, { usage: await quotas.usage(requestContext(res).projectId) }),
+    },
   });
 }

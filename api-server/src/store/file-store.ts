@@ -2,6 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { withFileRange } from './file-range.js';
 import { StoreError, storageFull, storageWriteDenied, storeDuplicate, storeNotFound } from './errors.js';
 import type { ByteRange, Store, StoredObject } from './store.js';
 
@@ -55,10 +56,12 @@ export class FileStore implements Store {
       throw errno(err) === 'ENOENT' ? storeNotFound(filePath) : err;
     });
     try {
-      return createReadStream(
+      const span = range ?? { start: 0, end: (await handle.stat()).size - 1 };
+      const stream = createReadStream(
         filePath,
         range ? { fd: handle, start: range.start, end: range.end } : { fd: handle },
       );
+      return withFileRange(stream, { fd: handle.fd, ...span });
     } catch (err) {
       await handle.close();
       throw err;

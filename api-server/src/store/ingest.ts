@@ -39,9 +39,10 @@ export async function storeThrough(
   imageId: string,
   source: NodeJS.ReadableStream,
   transforms: NodeJS.ReadWriteStream[],
+  declaredSize?: number,
 ): Promise<StoredObject> {
   const tail = new PassThrough();
-  const storing = store.add(imageId, tail);
+  const storing = store.add(imageId, tail, declaredSize);
   // A store that fails before reading (the data is already there, say) must not leave the pipeline waiting.
   storing.catch(() => tail.destroy());
   const [piped, stored] = await Promise.allSettled([pipeline([source, ...transforms, tail]), storing]);
@@ -63,6 +64,7 @@ export async function ingestImageData(
   image: IngestedImage,
   limit: IngestLimit,
   hashingAlgorithm: string,
+  declaredSize?: number,
 ): Promise<IngestResult> {
   const hasher = createHasher(image.os_hash_algo ?? hashingAlgorithm);
   const inspector: FormatInspectingStream | null =
@@ -72,7 +74,7 @@ export async function ingestImageData(
       ? createFormatInspector(image.disk_format ?? '')
       : null;
   const transforms = [limitSize(limit.bytes, limit.explanation), hasher, ...(inspector ? [inspector] : [])];
-  const stored = await storeThrough(store, image.id, source, transforms);
+  const stored = await storeThrough(store, image.id, source, transforms, declaredSize);
   const digest = hasher.result();
   return {
     location: stored.location,

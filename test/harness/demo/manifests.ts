@@ -1,8 +1,26 @@
+import { readFileSync } from 'node:fs';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 
-/** What the samples need from the local stack instead of their CHANGE-ME placeholders and example hosts. */
-export interface DemoSettings {
+/** Names of what a GlanceService creates outside Kubernetes; each run that must not share them picks its own. */
+export interface ExternalNames {
+  /** Database and its user. */
+  database: string;
+  /** Keystone user and service. */
+  keystone: string;
+  cephPool: string;
+  cephUser: string;
+}
+
+const DEMO_NAMES: ExternalNames = {
+  database: 'glance_demo',
+  keystone: 'glance-demo',
+  cephPool: 'images-demo',
+  cephUser: 'glance-demo',
+};
+
+/** What samples/glanceservice.yaml needs from the local stack instead of its CHANGE-ME placeholders and hosts. */
+export interface ServiceSettings {
   namespace: string;
   /** Where the local runner serves the API Service: every Keystone endpoint of the demo points there. */
   apiUrl: string;
@@ -11,7 +29,22 @@ export interface DemoSettings {
   db: { host: string; port: number; adminUser: string; adminPassword: string };
   keystone: { authUrl: string; adminUser: string; adminPassword: string };
   ceph: { monHost: string; adminKeyring: string };
+  /** Default: the demo's (glance_demo, glance-demo, images-demo). */
+  names?: ExternalNames;
+  /** Default: the sample's (Retain). */
+  deletionPolicy?: 'Retain' | 'Delete';
+}
+
+/** The GlanceService settings and samples/image.yaml's source moved to a local server. */
+export interface DemoSettings extends ServiceSettings {
   image: { url: string; checksum: string };
+}
+
+/** The monitors of a ceph.conf, as a GlanceService's spec.ceph.monHost wants them. */
+export function monHost(cephConf: string): string {
+  const m = /^\s*mon[_ ]host\s*=\s*(.+)$/m.exec(readFileSync(cephConf, 'utf8'));
+  if (!m?.[1]) throw new Error(`${cephConf} has no mon_host`);
+  return m[1].trim();
 }
 
 type Obj = KubernetesObject & { metadata: { name: string }; spec?: Record<string, unknown> };
@@ -27,7 +60,7 @@ const inNamespace = <T extends Obj>(o: T, namespace: string): T => ({
   metadata: { ...o.metadata, namespace },
 });
 
-function secretData(name: string, s: DemoSettings): Record<string, string> {
+function secretData(name: string, s: ServiceSettings): Record<string, string> {
   switch (name) {
     case 'db-admin':
       return { username: s.db.adminUser, password: s.db.adminPassword };
@@ -45,7 +78,8 @@ function secretData(name: string, s: DemoSettings): Record<string, string> {
  * the GlanceService the stack's addresses and names of its own (database, Keystone user/service/region, Ceph
  * pool/user), so that it never takes over what the stack's own Glance uses.
  */
-export function demoGlanceService(sample: Obj[], s: DemoSettings): Obj[] {
+export function demoGlanceService(sample: Obj[], s: ServiceSettings): Obj[] {
+  const names = s.names ?? DEMO_NAMES;
   return sample.map((o) => {
     if (o.kind === 'Secret') {
       return inNamespace({ ...o, stringData: secretData(o.metadata.name, s) } as Obj, s.namespace);
@@ -58,6 +92,7 @@ export function demoGlanceService(sample: Obj[], s: DemoSettings): Obj[] {
         ...o,
         spec: {
           ...spec,
+          ...(s.deletionPolicy ? { deletionPolicy: s.deletionPolicy } : {}),
           // The local runner runs this repository's build whatever the image says.
           image: 'glance-operator:demo',
           replicas: 1,
@@ -66,21 +101,21 @@ export function demoGlanceService(sample: Obj[], s: DemoSettings): Obj[] {
             ...section('database'),
             host: s.db.host,
             port: s.db.port,
-            name: 'glance_demo',
-            user: 'glance_demo',
+            name: names.database,
+            user: names.database,
           },
           keystone: {
             ...section('keystone'),
             authUrl: s.keystone.authUrl,
             region: s.region,
-            userName: 'glance-demo',
-            serviceName: 'glance-demo',
+            userName: names.keystone,
+            serviceName: names.keystone,
           },
           ceph: {
             ...section('ceph'),
             monHost: s.ceph.monHost,
-            pool: 'images-demo',
-            user: 'glance-demo',
+            pool: names.cephPool,
+            user: names.cephUser,
             pgNum: 8,
           },
         },

@@ -78,6 +78,10 @@ export interface ServerOptions {
   /** Extra [DEFAULT] lines, e.g. `image_size_cap = 1024`. */
   defaults?: Record<string, string | number>;
   shutdownTimeoutSeconds?: number;
+  /** Extra [glance_store] lines (after filesystem_store_datadir), e.g. `stores = rbd`. */
+  glanceStore?: Record<string, string | number>;
+  /** Further sections, e.g. one per backend of enabled_backends. */
+  sections?: Record<string, Record<string, string | number>>;
 }
 
 /** One running api-server; `logs` collects everything it printed. */
@@ -123,6 +127,11 @@ export class ApiServer {
       'project_domain_name = Default',
       '[glance_store]',
       `filesystem_store_datadir = ${this.datadir}`,
+      ...Object.entries(this.opts.glanceStore ?? {}).map(([k, v]) => `${k} = ${v}`),
+      ...Object.entries(this.opts.sections ?? {}).flatMap(([name, options]) => [
+        `[${name}]`,
+        ...Object.entries(options).map(([k, v]) => `${k} = ${v}`),
+      ]),
     ];
     writeFileSync(this.configFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   }

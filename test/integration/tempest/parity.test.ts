@@ -7,10 +7,8 @@ import { stackValue } from '../../harness/stack-env.js';
 // API on the same stack with the same generated configuration. The bar: we pass every test that
 // upstream passes, except those needing features that later issues bring (by configuration).
 const LATER_ISSUES = [
-  /ImportImagesTest|MultiStoresImportImagesTest|ImportCopyImagesTest|ImportImagesNegativeTest/, // import
   /ImageCachingTest/, // cache
   /ImageLocationsTest/, // locations
-  /\.test_images_metadefs_/, // metadefs API (the metadef schema tests stay required)
 ];
 
 const runner = fileURLToPath(new URL('../../tempest/run.sh', import.meta.url));

@@ -1,11 +1,16 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHasher, type HashResult } from '../../../api-server/src/store/hashing.js';
 
 const MILLION_A = Buffer.alloc(1_000_000, 'a');
 
-async function hashChunks(chunks: Buffer[], algo?: string): Promise<{ result: HashResult; output: Buffer }> {
-  const hasher = algo === undefined ? createHasher() : createHasher(algo);
+async function hashChunks(
+  chunks: Buffer[],
+  algo: string | undefined,
+  offload: boolean,
+): Promise<{ result: HashResult; output: Buffer }> {
+  const hasher = createHasher(algo, { offload });
   const out: Buffer[] = [];
   await pipeline(
     Readable.from(chunks),
@@ -30,9 +35,15 @@ function split(data: Buffer, sizes: number[]): Buffer[] {
   return chunks;
 }
 
-describe('createHasher', () => {
+describe.each([
+  ['on the uploading thread', false],
+  ['on the hashing thread', true],
+])('createHasher, os_hash computed %s', (_where, offload) => {
+  const hash = (chunks: Buffer[], algo?: string): ReturnType<typeof hashChunks> =>
+    hashChunks(chunks, algo, offload);
+
   it('hashes an empty upload like upstream (md5 + sha512 of nothing, size 0)', async () => {
-    const { result } = await hashChunks([]);
+    const { result } = await hash([]);
     expect(result).toEqual({
       md5: 'd41d8cd98f00b204e9800998ecf8427e',
       osHashAlgo: 'sha512',
@@ -43,7 +54,7 @@ describe('createHasher', () => {
   });
 
   it('defaults os_hash_algo to sha512 and passes the bytes through unchanged', async () => {
-    const { result, output } = await hashChunks([Buffer.from('abc')]);
+    const { result, output } = await hash([Buffer.from('abc')]);
     expect(result.md5).toBe('900150983cd24fb0d6963f7d28e17f72');
     expect(result.osHashAlgo).toBe('sha512');
     expect(result.osHashValue).toBe(
@@ -58,7 +69,7 @@ describe('createHasher', () => {
     ['single bytes then odd sizes', [1, 1, 1, 7, 4093, 65536, 3]],
     ['64 KiB chunks', [65536]],
   ])('gives the same digests whatever the chunk boundaries (%s)', async (_name, sizes) => {
-    const { result, output } = await hashChunks(split(MILLION_A, sizes));
+    const { result, output } = await hash(split(MILLION_A, sizes));
     expect(result.md5).toBe('7707d6ae4e027c70eea2a935c2296f21');
     expect(result.osHashValue).toBe(
       'e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973ebde0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b',
@@ -67,8 +78,31 @@ describe('createHasher', () => {
     expect(output.equals(MILLION_A)).toBe(true);
   });
 
+  it('agrees with one-shot digests over many MiB in uneven chunks (more than the hashing thread holds)', async () => {
+    const data = randomBytes(9 * 1024 * 1024 + 17);
+    const { result, output } = await hash(split(data, [65536, 1, 3_000_000, 4093]));
+    expect(result.md5).toBe(createHash('md5').update(data).digest('hex'));
+    expect(result.osHashValue).toBe(createHash('sha512').update(data).digest('hex'));
+    expect(result.size).toBe(data.length);
+    expect(output.equals(data)).toBe(true);
+  });
+
+  it('keeps working for the uploads after one that failed half-way', async () => {
+    const failing = new Readable({ read() {} });
+    const done = pipeline(
+      failing,
+      createHasher(undefined, { offload }),
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    );
+    failing.push(randomBytes(3 * 1024 * 1024));
+    failing.destroy(new Error('client went away'));
+    await expect(done).rejects.toThrow('client went away');
+    const { result } = await hash([Buffer.from('abc')]);
+    expect(result.md5).toBe('900150983cd24fb0d6963f7d28e17f72');
+  });
+
   it('uses the configured hashing_algorithm and reports its name as given', async () => {
-    const { result } = await hashChunks(split(MILLION_A, [333_333]), 'sha256');
+    const { result } = await hash(split(MILLION_A, [333_333]), 'sha256');
     expect(result.osHashAlgo).toBe('sha256');
     expect(result.osHashValue).toBe('cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0');
     expect(result.md5).toBe('7707d6ae4e027c70eea2a935c2296f21');
@@ -83,7 +117,7 @@ describe('createHasher', () => {
     ],
     ['SHA1', 'a9993e364706816aba3e25717850c26c9cd0d89d'],
   ])('accepts hashlib name %s and computes what hashlib computes', async (algo, digest) => {
-    const { result } = await hashChunks([Buffer.from('ab'), Buffer.from('c')], algo);
+    const { result } = await hash([Buffer.from('ab'), Buffer.from('c')], algo);
     expect(result.osHashAlgo).toBe(algo);
     expect(result.osHashValue).toBe(digest);
   });
@@ -91,12 +125,12 @@ describe('createHasher', () => {
   it.each(['shake_128', 'shake256', 'whirlpool', 'no-such-hash', ''])(
     'refuses %j, which upstream cannot produce an os_hash_value with',
     (algo) => {
-      expect(() => createHasher(algo)).toThrow(/unsupported hashing algorithm/);
+      expect(() => createHasher(algo, { offload })).toThrow(/unsupported hashing algorithm/);
     },
   );
 
   it('has no result before the data has ended', () => {
-    const hasher = createHasher();
+    const hasher = createHasher(undefined, { offload });
     hasher.write(Buffer.from('partial'));
     expect(() => hasher.result()).toThrow(/before the data stream ended/);
   });
@@ -110,7 +144,7 @@ describe('createHasher', () => {
       },
     });
     const stalled = new Writable({ highWaterMark: 65536, write: () => undefined });
-    source.pipe(createHasher()).pipe(stalled);
+    source.pipe(createHasher(undefined, { offload })).pipe(stalled);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(produced).toBeLessThan(1024 * 1024);
     source.destroy();

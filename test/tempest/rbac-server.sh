@@ -1,0 +1,84 @@
+# Sourced by run.sh --rbac (after scripts/stack/lib.sh and the stack env): a second server of the
+# target, with secure RBAC, on its own port and in its own Keystone region. It is a copy of the
+# stack's configuration of that server (same database, image directory and Keystone), so that the
+# shared servers, which other tests use with legacy policy, are left alone.
+. "$HERE/../../scripts/stack/keystone.sh"
+
+rbac_server_vars() { # TARGET → RBAC_NAME RBAC_TYPE RBAC_PORT RBAC_REGION RBAC_SRC RBAC_CONF RBAC_LOG
+  case "$1" in
+    ours) RBAC_NAME=api-rbac; RBAC_PORT=9394; RBAC_REGION=${API_REGION}Rbac; RBAC_SRC=$API_CONF
+      RBAC_LOG="$LOG_DIR/api/api-rbac.log" ;;
+    upstream) RBAC_NAME=glance-upstream-rbac; RBAC_PORT=9294; RBAC_REGION=${OS_REGION_NAME}Rbac
+      RBAC_SRC=$UPSTREAM_GLANCE_CONF; RBAC_LOG="$LOG_DIR/glance/glance-api-rbac.log" ;;
+  esac
+  RBAC_CONF="$ETC_DIR/$RBAC_NAME/glance-api.conf"; RBAC_TYPE="image-rbac-$1"
+}
+
+# The options upstream's RBAC jobs set: new defaults and scope checks (glance refuses to start
+# unless enforce_secure_rbac equals enforce_new_defaults).
+rbac_write_conf() {
+  install -d "$(dirname "$RBAC_CONF")"
+  python3 - "$RBAC_SRC" "$RBAC_CONF.new" "$RBAC_PORT" "$RBAC_LOG" <<'PY'
+import configparser, sys
+src, dst, port, log = sys.argv[1:]
+conf = configparser.RawConfigParser(strict=False)
+conf.optionxform = str
+conf.read(src)
+conf["DEFAULT"].update(bind_port=port, log_file=log, enforce_secure_rbac="True")
+if not conf.has_section("oslo_policy"):
+    conf.add_section("oslo_policy")
+conf["oslo_policy"].update(enforce_scope="True", enforce_new_defaults="True")
+with open(dst, "w") as f:
+    conf.write(f)
+PY
+  chown root:glance "$RBAC_CONF.new"; chmod 640 "$RBAC_CONF.new"; mv "$RBAC_CONF.new" "$RBAC_CONF"
+}
+
+# Tempest takes the first service of its catalog_type in the catalog, whatever the region, and
+# other work on this stack registers more services of type image; so the server is registered as
+# a service of a type of its own, which the run's tempest.conf names, and removed afterwards.
+rbac_register() {
+  local svc iface
+  rbac_unregister
+  ks GET "/regions/$RBAC_REGION" >/dev/null 2>&1 || ks POST /regions "{\"region\":{\"id\":\"$RBAC_REGION\"}}" >/dev/null
+  svc=$(ks POST /services "{\"service\":{\"name\":\"$RBAC_NAME\",\"type\":\"$RBAC_TYPE\",\"description\":\"Image service with secure RBAC (Tempest RBAC run)\"}}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["service"]["id"])')
+  for iface in public internal admin; do
+    ks POST /endpoints "{\"endpoint\":{\"service_id\":\"$svc\",\"interface\":\"$iface\",\"region_id\":\"$RBAC_REGION\",\"url\":\"http://$HOST_IP:$RBAC_PORT\"}}" >/dev/null
+  done
+}
+rbac_unregister() { # deleting a service deletes its endpoints
+  local id
+  for id in $(ks GET "/services?type=$RBAC_TYPE" | python3 -c 'import json,sys; print(" ".join(s["id"] for s in json.load(sys.stdin)["services"]))'); do
+    ks DELETE "/services/$id" >/dev/null
+  done
+}
+
+rbac_server_up() {
+  rbac_server_vars "$1"
+  # A run killed before its cleanup may have left one behind; we hold the run's lock, so it is ours.
+  stop_bg "$RBAC_NAME"
+  rbac_write_conf
+  local cmd
+  case "$1" in
+    ours) cmd=(node --enable-source-maps "$REPO_ROOT/dist/api-server/src/main.js" --config-file "$RBAC_CONF") ;;
+    upstream) cmd=(glance-api --config-file "$RBAC_CONF") ;;
+  esac
+  start_bg "$RBAC_NAME" "${RBAC_LOG%.log}.out" setpriv --reuid=glance --regid=glance --init-groups "${cmd[@]}" 9>&-
+  local i
+  for i in $(seq 600); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST_IP:$RBAC_PORT/")" = 300 ] && break
+    alive "$RBAC_NAME" || { tail -20 "${RBAC_LOG%.log}.out" >&2; die "$RBAC_NAME exited"; }
+    sleep 0.1
+  done
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST_IP:$RBAC_PORT/")" = 300 ] || die "$RBAC_NAME does not answer"
+  KS_TOKEN=$(ks_token)
+  rbac_register
+  log "$RBAC_NAME: secure RBAC on http://$HOST_IP:$RBAC_PORT, region $RBAC_REGION"
+}
+
+rbac_server_down() {
+  rbac_server_vars "$1"
+  KS_TOKEN=$(ks_token) && rbac_unregister || log "could not unregister region $RBAC_REGION"
+  stop_bg "$RBAC_NAME"
+}
