@@ -21,7 +21,7 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isType(value: JsonValue, type: JsonValue): boolean {
+export function isType(value: JsonValue, type: JsonValue): boolean {
   switch (type) {
     case 'object':
       return isJsonObject(value);
@@ -43,7 +43,7 @@ function isType(value: JsonValue, type: JsonValue): boolean {
 }
 
 // Python ==, except that jsonschema keeps booleans apart from 0 and 1.
-function jsonEqual(a: JsonValue, b: JsonValue): boolean {
+export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b))
     return a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]!));
@@ -57,7 +57,7 @@ function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   return false;
 }
 
-function codePointLength(s: string): number {
+export function codePointLength(s: string): number {
   let n = 0;
   for (const _ of s) n += 1;
   return n;

@@ -1,4 +1,4 @@
-import { isJsonObject, type JsonObject } from './json-schema.js';
+import { codePointLength, isJsonObject, isType, jsonEqual, type JsonObject } from './json-schema.js';
 import { pyPformat, pyRepr, reprString, type JsonValue } from './pyrepr.js';
 
 // The metadef schemas use keywords the image schema does not ($ref into "definitions", allOf, minimum, minItems,
@@ -15,48 +15,6 @@ interface SchemaError {
   schemaPath: PathPart[];
   schema: JsonObject;
   instance: JsonValue;
-}
-
-function isType(value: JsonValue, type: JsonValue): boolean {
-  switch (type) {
-    case 'object':
-      return isJsonObject(value);
-    case 'array':
-      return Array.isArray(value);
-    case 'string':
-      return typeof value === 'string';
-    case 'integer':
-      return typeof value === 'number' && Number.isInteger(value);
-    case 'number':
-      return typeof value === 'number';
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'null':
-      return value === null;
-    default:
-      return false;
-  }
-}
-
-// jsonschema's equal(): Python == except that booleans never equal numbers.
-function jsonEqual(a: JsonValue, b: JsonValue): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b))
-    return a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]!));
-  if (isJsonObject(a) && isJsonObject(b)) {
-    const keys = Object.keys(a);
-    return (
-      keys.length === Object.keys(b).length &&
-      keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k]!, b[k]!))
-    );
-  }
-  return false;
-}
-
-function codePointLength(s: string): number {
-  let n = 0;
-  for (const _ of s) n += 1;
-  return n;
 }
 
 class Validator {
