@@ -2,7 +2,7 @@
 # target, with secure RBAC, on its own port and in its own Keystone region. It is a copy of the
 # stack's configuration of that server (same database, image directory and Keystone), so that the
 # shared servers, which other tests use with legacy policy, are left alone.
-. "$HERE/../../scripts/stack/keystone.sh"
+. "$HERE/catalog.sh"
 
 rbac_server_vars() { # TARGET → RBAC_NAME RBAC_TYPE RBAC_PORT RBAC_REGION RBAC_SRC RBAC_CONF RBAC_LOG
   case "$1" in
@@ -34,26 +34,6 @@ PY
   chown root:glance "$RBAC_CONF.new"; chmod 640 "$RBAC_CONF.new"; mv "$RBAC_CONF.new" "$RBAC_CONF"
 }
 
-# Tempest takes the first service of its catalog_type in the catalog, whatever the region, and
-# other work on this stack registers more services of type image; so the server is registered as
-# a service of a type of its own, which the run's tempest.conf names, and removed afterwards.
-rbac_register() {
-  local svc iface
-  rbac_unregister
-  ks GET "/regions/$RBAC_REGION" >/dev/null 2>&1 || ks POST /regions "{\"region\":{\"id\":\"$RBAC_REGION\"}}" >/dev/null
-  svc=$(ks POST /services "{\"service\":{\"name\":\"$RBAC_NAME\",\"type\":\"$RBAC_TYPE\",\"description\":\"Image service with secure RBAC (Tempest RBAC run)\"}}" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["service"]["id"])')
-  for iface in public internal admin; do
-    ks POST /endpoints "{\"endpoint\":{\"service_id\":\"$svc\",\"interface\":\"$iface\",\"region_id\":\"$RBAC_REGION\",\"url\":\"http://$HOST_IP:$RBAC_PORT\"}}" >/dev/null
-  done
-}
-rbac_unregister() { # deleting a service deletes its endpoints
-  local id
-  for id in $(ks GET "/services?type=$RBAC_TYPE" | python3 -c 'import json,sys; print(" ".join(s["id"] for s in json.load(sys.stdin)["services"]))'); do
-    ks DELETE "/services/$id" >/dev/null
-  done
-}
-
 rbac_server_up() {
   rbac_server_vars "$1"
   # A run killed before its cleanup may have left one behind; we hold the run's lock, so it is ours.
@@ -73,12 +53,12 @@ rbac_server_up() {
   done
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST_IP:$RBAC_PORT/")" = 300 ] || die "$RBAC_NAME does not answer"
   KS_TOKEN=$(ks_token)
-  rbac_register
+  catalog_register "$RBAC_NAME" "$RBAC_TYPE" "$RBAC_REGION" "http://$HOST_IP:$RBAC_PORT"
   log "$RBAC_NAME: secure RBAC on http://$HOST_IP:$RBAC_PORT, region $RBAC_REGION"
 }
 
 rbac_server_down() {
   rbac_server_vars "$1"
-  KS_TOKEN=$(ks_token) && rbac_unregister || log "could not unregister region $RBAC_REGION"
+  KS_TOKEN=$(ks_token) && catalog_unregister "$RBAC_TYPE" || log "could not unregister region $RBAC_REGION"
   stop_bg "$RBAC_NAME"
 }

@@ -7,6 +7,8 @@
 #   test/tempest/run.sh [--rbac] ours|upstream [REGEX]
 # For ours, features that later issues bring (caching, locations) are turned off by configuration;
 # tests that no option covers are excluded by exclude-ours.txt.
+# Each run registers its target in the Keystone catalog under a service type of its own
+# (catalog.sh), so other image services registered on the stack cannot steer Tempest elsewhere.
 # --rbac runs glance-tempest-plugin's RBAC suite (default REGEX ^glance_tempest_plugin.tests.rbac)
 # with [enforce_scope] glance = True. The stack's servers keep legacy policy, so this starts a
 # second server of the target (same database and image directory) with secure RBAC, scope
@@ -27,17 +29,23 @@ install -d "$RESULTS" "$WWW"
 # --rbac, the secure-RBAC server.
 exec 9>"$STACK_DIR/tempest-$NAME.lock"; flock 9
 case "$TARGET" in
-  ours) REGION_IMAGE=${API_REGION:?the stack runs no api-server}; IMPORT=True; CACHING=False; EXCLUDE="$HERE/exclude-ours.txt" ;;
-  upstream) REGION_IMAGE=$OS_REGION_NAME; IMPORT=True; CACHING=True; EXCLUDE= ;;
+  ours) REGION_IMAGE=${API_REGION:?the stack runs no api-server}; TARGET_URL=$API_URL; IMPORT=True; CACHING=False; EXCLUDE="$HERE/exclude-ours.txt" ;;
+  upstream) REGION_IMAGE=$OS_REGION_NAME; TARGET_URL=$UPSTREAM_GLANCE_URL; IMPORT=True; CACHING=True; EXCLUDE= ;;
   *) echo "target must be ours or upstream" >&2; exit 2 ;;
 esac
-ENFORCE_SCOPE=False; CATALOG_TYPE=image
+ENFORCE_SCOPE=False
+trap 'exit 143' TERM INT
 if [ "$SUITE" = rbac ]; then
   . "$HERE/rbac-server.sh"
   trap 'rbac_server_down "$TARGET"' EXIT
-  trap 'exit 143' TERM INT
   rbac_server_up "$TARGET"
-  REGION_IMAGE=$RBAC_REGION; CATALOG_TYPE=$RBAC_TYPE; ENFORCE_SCOPE=True; EXCLUDE=
+  REGION_IMAGE=$RBAC_REGION; TARGET_URL="http://$HOST_IP:$RBAC_PORT"; CATALOG_TYPE=$RBAC_TYPE; ENFORCE_SCOPE=True; EXCLUDE=
+else
+  . "$HERE/catalog.sh"
+  CATALOG_TYPE="image-tempest-$TARGET"
+  trap 'KS_TOKEN=$(ks_token) && catalog_unregister "$CATALOG_TYPE" || log "could not unregister $CATALOG_TYPE"' EXIT
+  KS_TOKEN=$(ks_token)
+  catalog_register "tempest-$TARGET" "$CATALOG_TYPE" "$REGION_IMAGE" "$TARGET_URL"
 fi
 # web-download's [image] http_image must be on port 80 (glance only fetches from 80/443 by default).
 [ -f "$WWW/tiny.qcow2" ] || qemu-img create -f qcow2 "$WWW/tiny.qcow2" 16M >/dev/null
@@ -104,9 +112,17 @@ tempest run --concurrency 2 --regex "$REGEX" ${EXCLUDE:+--exclude-list "$EXCLUDE
 rc=$?
 set -e
 subunit2pyunit <"$RESULTS/tempest-$NAME.subunit" >"$LOG_DIR/tempest-$NAME.log" 2>&1 || true
+# subunit2csv exits non-zero when the stream holds failures; the summary is what reports them.
+subunit2csv <"$RESULTS/tempest-$NAME.subunit" >"$RESULTS/tempest-$NAME.csv" 2>/dev/null || true
 {
-  echo "# tempest run --regex '$REGEX' against $NAME (region $REGION_IMAGE): rc=$rc, wall $(( $(date +%s) - t0 )) s"
-  subunit2csv <"$RESULTS/tempest-$NAME.subunit" 2>/dev/null | python3 "$HERE/summarize.py"
+  echo "# tempest run --regex '$REGEX' against $NAME (region $REGION_IMAGE, $TARGET_URL): rc=$rc, wall $(( $(date +%s) - t0 )) s"
+  python3 "$HERE/summarize.py" <"$RESULTS/tempest-$NAME.csv"
 } >"$RESULTS/tempest-$NAME.txt"
-subunit2csv <"$RESULTS/tempest-$NAME.subunit" 2>/dev/null | python3 "$HERE/summarize.py" --passed >"$RESULTS/tempest-$NAME.passed"
+python3 "$HERE/summarize.py" --passed <"$RESULTS/tempest-$NAME.csv" >"$RESULTS/tempest-$NAME.passed"
 cat "$RESULTS/tempest-$NAME.txt"
+# A run where nothing could reach the server is broken, not a result: say why, loudly.
+if ! [ -s "$RESULTS/tempest-$NAME.passed" ]; then
+  echo "no test passed against $NAME; the first failure in $LOG_DIR/tempest-$NAME.log:" >&2
+  grep -m1 -A3 -E 'Error|Exception' "$LOG_DIR/tempest-$NAME.log" >&2 || true
+  exit 1
+fi
