@@ -49,6 +49,8 @@ HOST_IP="${STACK_HOST_IP:-$(docker network inspect kind -f '{{(index .IPAM.Confi
 log "running $E2E_SUITE against the cluster (stack services at $HOST_IP)"
 cd "$REPO"
 npm run -s build
+# E2E_TARGET=kind: the suite starts neither an operator nor the local runner (test/integration/operator/e2e-target.ts).
 E2E_TARGET=kind E2E_KUBECONFIG="$KUBECONFIG_KIND" E2E_IMAGE="$IMAGE" E2E_STACK_HOST="$HOST_IP" \
+  E2E_OPERATOR_NAMESPACE="$NAMESPACE" E2E_OPERATOR_RELEASE=glance-operator \
   node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects=integration --runInBand \
   --testPathPatterns "$E2E_SUITE"

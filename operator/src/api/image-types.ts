@@ -254,12 +254,17 @@ export const imageStatus = z.object({
   conditions: z.array(conditionSchema).optional(),
   phase: z.enum(IMAGE_PHASES).optional(),
   imageID: z.string().optional(),
-  retiredImageID: z
+  pendingImageID: z
     .string()
     .optional()
     .describe(
-      'The image a changed source replaced; deleted once the new one is active (deletionPolicy Delete).',
+      'The replacement a changed source is uploaded into; it becomes imageID once active, and until then ' +
+        'imageID stays the image in use.',
     ),
+  retiredImageID: z
+    .string()
+    .optional()
+    .describe('The image a replacement took the place of, until it is deleted (deletionPolicy Delete).'),
   progress: z
     .object({
       bytes: z.number().int().describe('Bytes read from the source so far.'),

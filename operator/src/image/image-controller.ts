@@ -65,6 +65,7 @@ export function createImageController(opts: ImageControllerOptions): ImageContro
     stalledRetryMs: opts.stalledRetryMs,
     progressMs: opts.progressMs ?? 5000,
     retryBaseMs: opts.retryBaseMs ?? 5000,
+    enqueue: (key) => controller.enqueue(key),
   });
   const controller = new Controller({
     name: 'image',

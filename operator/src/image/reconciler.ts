@@ -40,6 +40,8 @@ export interface ImageReconcilerOptions {
   progressMs: number;
   /** First delay before a failed transfer is tried again; doubled each attempt up to 5 minutes. */
   retryBaseMs: number;
+  /** Asks for a reconcile of the object soon (a transfer ended). */
+  enqueue: (key: ObjectKey) => void;
 }
 
 /** Statuses in which an image has no usable data and never will. */
@@ -159,12 +161,14 @@ export class ImageReconciler {
     const contentHash = contentHashOf(spec);
     const name = obj.metadata.name;
 
-    let image = status.imageID ? await glance.get(status.imageID) : undefined;
-    if (image?.status === 'killed') {
-      await glance.remove(image.id);
-      image = undefined;
+    let image = status.imageID ? await this.find(glance, status.imageID) : undefined;
+    if (!image && status.pendingImageID) {
+      // The served image went away during a replacement: the replacement is the image from now on.
+      status.imageID = status.pendingImageID;
+      status.pendingImageID = undefined;
+      status.contentHash = undefined;
+      image = await this.find(glance, status.imageID);
     }
-    if (image && GONE.has(image.status)) image = undefined;
 
     if (!image && !status.imageID && spec.adopt) {
       image = await this.adopt(obj, spec, status, glance);
@@ -182,15 +186,6 @@ export class ImageReconciler {
       }
     }
 
-    // The source changed under an image that has data: a new image takes its place.
-    if (image && status.contentHash && status.contentHash !== contentHash && image.status !== 'queued') {
-      this.opts.transfers.cancel(uid);
-      status.retiredImageID = image.id;
-      await this.event(obj, 'Normal', 'SourceChanged', `The source changed; replacing image ${image.id}`);
-      image = undefined;
-      status.imageID = undefined;
-    }
-
     if (!image) {
       if (status.imageID) {
         await this.event(
@@ -201,27 +196,73 @@ export class ImageReconciler {
         );
       }
       this.opts.transfers.cancel(uid);
-      image = await this.create(obj, spec, status, glance);
+      image = await this.create(obj, spec, status, glance, 'imageID');
       log.info({ imageID: image.id }, 'created the Glance image');
     }
+    image = await this.repairDrift(obj, spec, image, glance, !!status.contentHash);
 
-    const ops = driftPatch(image, spec, name);
-    if (ops.length) {
-      image = await glance.patch(image.id, ops);
-      if (status.contentHash) {
-        await this.event(
-          obj,
-          'Normal',
-          'DriftRepaired',
-          `Put back what changed in Glance: ${describePatch(ops)}`,
-        );
+    // The source changed under an image that has data. The image keeps being served (status.imageID) while a
+    // replacement is uploaded; the replacement takes its place only once active.
+    const replacing = !!status.contentHash && status.contentHash !== contentHash && image.status !== 'queued';
+    if (!replacing && status.pendingImageID) {
+      // The source went back to what is served: the unfinished replacement was never used.
+      this.opts.transfers.cancel(uid);
+      await this.deleteImage(glance, status.pendingImageID);
+      status.pendingImageID = undefined;
+    }
+    if (replacing) {
+      let next = status.pendingImageID ? await this.find(glance, status.pendingImageID) : undefined;
+      if (!next) {
+        if (!status.pendingImageID) {
+          await this.event(
+            obj,
+            'Normal',
+            'SourceChanged',
+            `The source changed; uploading a replacement for image ${image.id}`,
+          );
+        }
+        this.opts.transfers.cancel(uid);
+        next = await this.create(obj, spec, status, glance, 'pendingImageID');
+        log.info({ imageID: next.id, replaces: image.id }, 'created the replacement Glance image');
       }
+      image = await this.repairDrift(obj, spec, next, glance, false);
     }
 
     if (image.status === 'active' || image.status === 'deactivated') {
       return this.active(obj, spec, status, image, contentHash, glance);
     }
     return this.data(obj, spec, status, image, contentHash, glance, log);
+  }
+
+  /** The image, if it exists and can hold data; a killed one is removed (it never will). */
+  private async find(glance: GlanceImages, id: string): Promise<GlanceImage | undefined> {
+    const image = await glance.get(id);
+    if (image?.status === 'killed') {
+      await glance.remove(image.id);
+      return undefined;
+    }
+    return image && !GONE.has(image.status) ? image : undefined;
+  }
+
+  private async repairDrift(
+    obj: ImageObject,
+    spec: ImageSpec,
+    image: GlanceImage,
+    glance: GlanceImages,
+    announce: boolean,
+  ): Promise<GlanceImage> {
+    const ops = driftPatch(image, spec, obj.metadata.name);
+    if (!ops.length) return image;
+    const patched = await glance.patch(image.id, ops);
+    if (announce) {
+      await this.event(
+        obj,
+        'Normal',
+        'DriftRepaired',
+        `Put back what changed in Glance: ${describePatch(ops)}`,
+      );
+    }
+    return patched;
   }
 
   private async adopt(
@@ -261,32 +302,32 @@ export class ImageReconciler {
   }
 
   /**
-   * Creates the image under an id recorded in the status first, so that a crash between the two finds the
-   * image again instead of making a second one. Glance never reuses an id (409): a fresh one is drawn.
+   * Creates the image (or the replacement, `slot`) under an id recorded in the status first, so that a crash
+   * between the two finds the image again instead of making a second one. Glance never reuses an id (409): a
+   * fresh one is drawn.
    */
   private async create(
     obj: ImageObject,
     spec: ImageSpec,
     status: ImageStatus,
     glance: GlanceImages,
+    slot: 'imageID' | 'pendingImageID',
   ): Promise<GlanceImage> {
     for (let tries = 0; tries < 2; tries++) {
-      if (!status.imageID || tries > 0) {
-        status.imageID = randomUUID();
-        Object.assign(status, {
-          contentHash: undefined,
-          attempts: 0,
-          progress: undefined,
-          method: undefined,
-        });
-        status.failedFor = undefined;
+      let id = status[slot];
+      if (!id || tries > 0) {
+        id = randomUUID();
+        status[slot] = id;
+        // The content hash describes the served image's data, which a replacement does not change.
+        if (slot === 'imageID') status.contentHash = undefined;
+        Object.assign(status, { attempts: 0, progress: undefined, method: undefined, failedFor: undefined });
         await this.writeStatus(obj, status, {
           phase: 'Pending',
           reason: 'Creating',
-          message: 'creating the image',
+          message: slot === 'imageID' ? 'creating the image' : 'creating the replacement image',
         });
       }
-      const created = await glance.create(createBody(status.imageID, spec, obj.metadata.name));
+      const created = await glance.create(createBody(id, spec, obj.metadata.name));
       if (created) {
         await this.event(obj, 'Normal', 'Created', `Created image ${created.id} in ${glance.url}`);
         return created;
@@ -308,6 +349,8 @@ export class ImageReconciler {
     if (t && t.state.kind === 'done') {
       const { uploaded, sourceDigest } = t.state.result;
       this.opts.transfers.forget(uid);
+      // The transfer may end between two progress updates: what it read is the final count.
+      status.progress = { bytes: t.progress.bytes, ...(t.progress.total ? { total: t.progress.total } : {}) };
       if (image.size !== uploaded.bytes || (image.checksum && image.checksum !== uploaded.md5)) {
         // Not what was sent: throw it away and start over.
         await glance.remove(image.id);
@@ -319,6 +362,21 @@ export class ImageReconciler {
       await this.event(obj, 'Normal', 'Uploaded', `Uploaded ${uploaded.bytes} bytes into image ${image.id}`);
     } else if (status.contentHash !== contentHash && status.method === 'web-download') {
       await this.event(obj, 'Normal', 'Imported', `Glance imported image ${image.id} (web-download)`);
+    }
+    if (status.pendingImageID === image.id) {
+      const replaced = status.imageID;
+      status.imageID = image.id;
+      status.pendingImageID = undefined;
+      if (replaced) {
+        const keep = spec.deletionPolicy === 'Orphan';
+        if (!keep) status.retiredImageID = replaced;
+        await this.event(
+          obj,
+          'Normal',
+          'Replaced',
+          `Image ${image.id} replaces ${replaced}${keep ? ', which stays in Glance (deletionPolicy Orphan)' : ''}`,
+        );
+      }
     }
     status.contentHash = contentHash;
     status.failedFor = undefined;
@@ -334,19 +392,21 @@ export class ImageReconciler {
       const total = status.progress.total ?? status.progress.bytes;
       status.progress = { bytes: total, total, percent: 100 };
     }
-    if (status.retiredImageID) {
-      const retired = status.retiredImageID;
-      if (spec.deletionPolicy === 'Delete') {
-        await this.deleteImage(glance, retired);
-        await this.event(obj, 'Normal', 'Retired', `Deleted image ${retired}, replaced by ${image.id}`);
-      }
-      status.retiredImageID = undefined;
-    }
-    await this.writeStatus(obj, status, {
+    const ready: Outcome = {
       phase: 'Ready',
       reason: 'Active',
       message: `image ${image.id} is ${image.status} (${image.size ?? 0} bytes)`,
-    });
+    };
+    await this.writeStatus(obj, status, ready);
+    if (status.retiredImageID) {
+      // Only once the status names its replacement: until then the replaced image is the one users get.
+      const retired = status.retiredImageID;
+      if (spec.deletionPolicy === 'Delete' && (await this.deleteImage(glance, retired))) {
+        await this.event(obj, 'Normal', 'Retired', `Deleted image ${retired}, replaced by ${image.id}`);
+      }
+      status.retiredImageID = undefined;
+      await this.writeStatus(obj, status, ready);
+    }
     return { requeueAfterMs: this.opts.resyncMs };
   }
 
@@ -468,32 +528,48 @@ export class ImageReconciler {
       (spec.source.importMethod === 'WebDownload' || (await glance.importMethods()).includes('web-download'))
     ) {
       status.method = 'web-download';
-      await glance.webDownload(image.id, spec.source.url);
-      await this.writeStatus(obj, status, {
-        phase: 'Importing',
-        reason: 'Importing',
-        message: 'Glance is fetching the source (web-download)',
-      });
-      return { requeueAfterMs: this.opts.progressMs };
+      try {
+        await glance.webDownload(image.id, spec.source.url);
+        await this.writeStatus(obj, status, {
+          phase: 'Importing',
+          reason: 'Importing',
+          message: 'Glance is fetching the source (web-download)',
+        });
+        return { requeueAfterMs: this.opts.progressMs };
+      } catch (err) {
+        // Whether Glance may fetch the URL ([import_filtering_opts]) shows only when asked; Auto then streams.
+        if (!(err instanceof GlanceError && err.status === 400 && spec.source.importMethod === 'Auto')) {
+          throw err;
+        }
+        status.lastError = `web-download refused: ${errorText(err)}; uploading through the operator`;
+        await this.event(obj, 'Warning', 'WebDownloadRefused', status.lastError);
+      }
     }
 
     status.method = 'upload';
     status.progress = { bytes: 0 };
     const access = await resolveSourceAccess(this.opts.kube, obj.metadata.namespace, spec.source);
     const { checksum, checksumURL } = spec.source;
-    transfers.start(uid, targetKey, async (progress, signal) => {
-      const plan: TransferPlan = {
-        url: spec.source.url,
-        access,
-        decompress: spec.source.decompress,
-        diskFormat: spec.diskFormat,
-        retries: spec.source.retries,
-        retryBaseMs: Math.min(this.opts.retryBaseMs, 1000),
-      };
-      if (checksum) plan.expected = parseChecksum(checksum);
-      else if (checksumURL) plan.expected = await fetchChecksumFile(checksumURL, access, spec.source.url);
-      return transfer(plan, (data, s) => glance.upload(image.id, data, s), progress, signal);
-    });
+    const { namespace } = obj.metadata;
+    const settled = () => this.opts.enqueue({ namespace, name: obj.metadata.name });
+    transfers.start(
+      uid,
+      targetKey,
+      async (progress, signal) => {
+        const plan: TransferPlan = {
+          url: spec.source.url,
+          access,
+          decompress: spec.source.decompress,
+          diskFormat: spec.diskFormat,
+          retries: spec.source.retries,
+          retryBaseMs: Math.min(this.opts.retryBaseMs, 1000),
+        };
+        if (checksum) plan.expected = parseChecksum(checksum);
+        else if (checksumURL) plan.expected = await fetchChecksumFile(checksumURL, access, spec.source.url);
+        return transfer(plan, (data, s) => glance.upload(image.id, data, s), progress, signal);
+      },
+      settled,
+    );
     log.info({ imageID: image.id, attempt: status.attempts }, 'transfer started');
     await this.writeStatus(obj, status, {
       phase: 'Waiting',
@@ -517,7 +593,9 @@ export class ImageReconciler {
     if (!hasFinalizer(obj, IMAGE_FINALIZER)) return {};
     const parsed = parseImageSpec(obj.spec);
     const status: ImageStatus = { ...obj.status };
-    const ids = [status.imageID, status.retiredImageID].filter((id): id is string => !!id);
+    const ids = [status.imageID, status.pendingImageID, status.retiredImageID].filter(
+      (id): id is string => !!id,
+    );
     if ('spec' in parsed && parsed.spec.deletionPolicy === 'Delete' && ids.length) {
       try {
         const target = await resolveTarget(this.opts.kube, obj.metadata.namespace, parsed.spec);

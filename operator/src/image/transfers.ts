@@ -16,7 +16,7 @@ export interface Transfer {
 
 /**
  * Transfers run beside the reconciles, not inside them: a reconcile starts one, later reconciles read its
- * progress into the status and collect its outcome. At most `limit` run at once; the others wait for a slot.
+ * progress into the status and collect its outcome; its end asks for such a reconcile at once. At most `limit` run at once; the others wait for a slot.
  * Everything is in memory: a restarted operator finds the image still queued and starts over.
  */
 export class TransferManager {
@@ -34,11 +34,15 @@ export class TransferManager {
     return this.transfers.get(key);
   }
 
-  /** Starts `run` once a slot is free; its outcome stays readable until `forget`. */
+  /**
+   * Starts `run` once a slot is free; its outcome stays readable until `forget`. `onSettled` is told when it
+   * ends by itself (not when cancelled), after the outcome is recorded.
+   */
   start(
     key: string,
     target: string,
     run: (progress: TransferProgress, signal: AbortSignal) => Promise<TransferResult>,
+    onSettled: () => void = () => undefined,
   ): Transfer {
     const transfer: Transfer = {
       target,
@@ -60,6 +64,8 @@ export class TransferManager {
       } finally {
         this.release();
       }
+      // Whoever cancelled it is reconciling already and has dropped it.
+      if (!transfer.abort.signal.aborted) onSettled();
     });
     return transfer;
   }

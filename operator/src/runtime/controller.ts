@@ -128,6 +128,11 @@ export class Controller {
     this.opts.log.info({ controller: this.opts.name }, 'controller stopped');
   }
 
+  /** Reconciles `key` soon: for changes no informer sees, such as the end of work running beside reconciles. */
+  enqueue(key: ObjectKey): void {
+    this.queue.add(keyOf(key));
+  }
+
   private keyFor(obj: KubernetesObject): string | undefined {
     const { namespace, name } = obj.metadata ?? {};
     return namespace && name ? keyOf({ namespace, name }) : undefined;

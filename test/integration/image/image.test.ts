@@ -48,25 +48,44 @@ const qcow2Info = JSON.parse(
   execFileSync('qemu-img', ['info', '--output=json', 'disk.qcow2'], { cwd: work, encoding: 'utf8' }),
 ) as { 'virtual-size': number };
 const rawGz = gzipSync(raw);
-const qcow2Xz = execFileSync('xz', ['-c', '-0'], { input: qcow2, maxBuffer: 64 * 1024 * 1024 });
+const compress = (tool: string, args: string[], input: Buffer) =>
+  execFileSync(tool, args, { input, maxBuffer: 64 * 1024 * 1024 });
+const qcow2Xz = compress('xz', ['-c', '-0'], qcow2);
+const rawZst = compress('zstd', ['-c', '-q'], raw);
+const qcow2Bz2 = compress('bzip2', ['-c', '-1'], qcow2);
 rmSync(work, { recursive: true, force: true });
+// Three versions of one declared image, for the source changes.
+const versions = [randomBytes(700_000), randomBytes(800_000), randomBytes(900_000)];
 
 const source = new SourceServer();
-let gateOpen: () => void = () => undefined;
-const gate = new Promise<void>((resolve) => (gateOpen = resolve));
+/** A promise the test resolves by hand, to hold a transfer half-way. */
+function manualGate(): { wait: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const wait = new Promise<void>((resolve) => (open = resolve));
+  return { wait, open };
+}
+const slowGate = manualGate();
+const replacementGate = manualGate();
 
 let kube: KubeClient;
 let images: ImageController;
 let logs = '';
 
-async function glance(base: string, method: string, p: string, body?: unknown) {
+/** Glance as a user calls it: a JSON patch, a JSON body (POST) or bytes (PUT). */
+async function glance(base: string, method: string, p: string, patch?: unknown, body?: object | Buffer) {
+  const contentType = patch
+    ? 'application/openstack-images-v2.1-json-patch'
+    : Buffer.isBuffer(body)
+      ? 'application/octet-stream'
+      : 'application/json';
+  const payload = patch ? JSON.stringify(patch) : Buffer.isBuffer(body) ? body : JSON.stringify(body);
   const res = await fetch(`${base}${p}`, {
     method,
     headers: {
       'X-Auth-Token': await adminTokenFromStack(),
-      ...(body ? { 'Content-Type': 'application/openstack-images-v2.1-json-patch' } : {}),
+      ...(patch || body ? { 'Content-Type': contentType } : {}),
     },
-    ...(body ? { body: JSON.stringify(body) } : {}),
+    ...(patch || body ? { body: payload } : {}),
   });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
 }
@@ -151,7 +170,13 @@ beforeAll(async () => {
   source.route('/disk.qcow2.xz', serveBytes(qcow2Xz));
   source.route('/drops.qcow2', serveBytes(qcow2, { dropFirstAt: 1024 * 1024 }));
   source.route('/drops-no-range.raw', serveBytes(raw, { ranges: false, dropFirstAt: 1024 * 1024 }));
-  source.route('/slow.raw', serveBytes(raw, { holdAt: 1024 * 1024, gate }));
+  source.route('/slow.raw', serveBytes(raw, { holdAt: 1024 * 1024, gate: slowGate.wait }));
+  source.route('/disk.raw.zst', serveBytes(rawZst));
+  source.route('/disk.qcow2.bz2', serveBytes(qcow2Bz2));
+  source.route('/plain.raw', serveBytes(raw));
+  source.route('/v1.raw', serveBytes(versions[0] as Buffer));
+  source.route('/v2.raw', serveBytes(versions[1] as Buffer, { holdAt: 300_000, gate: replacementGate.wait }));
+  source.route('/v3.raw', serveBytes(versions[2] as Buffer));
   source.route('/moved', (_req, res) => res.writeHead(302, { Location: '/disk.qcow2' }).end());
   source.route('/SHA256SUMS', (_req, res) =>
     res.end(`${sha256(qcow2Xz)}  disk.qcow2.xz\n${sha256(rawGz)}  disk.raw.gz\n`),
@@ -202,6 +227,20 @@ beforeAll(async () => {
       diskFormat: 'qcow2',
       source: { url: source.url('/disk.qcow2.xz'), checksumURL: source.url('/SHA256SUMS') },
     }),
+    applyImage('zst', {
+      diskFormat: 'raw',
+      source: { url: source.url('/disk.raw.zst'), checksum: `sha512:${sha512(rawZst)}` },
+    }),
+    applyImage('bz2', {
+      diskFormat: 'qcow2',
+      source: { url: source.url('/disk.qcow2.bz2'), checksum: `md5:${md5(qcow2Bz2)}` },
+    }),
+    // Nothing to verify: Auto asks Glance to fetch it, which the stack's api-server refuses (its
+    // [import_filtering_opts] allows 127.0.0.1, but only Glance's default ports 80 and 443).
+    applyImage('web-refused', {
+      diskFormat: 'raw',
+      source: { url: source.url('/plain.raw'), decompress: 'none' },
+    }),
     applyImage('resumed', qcow2Spec(source.url('/drops.qcow2'))),
     applyImage('no-range', { diskFormat: 'raw', source: { url: source.url('/drops-no-range.raw') } }),
     applyImage('redirected', qcow2Spec(source.url('/moved'))),
@@ -215,7 +254,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  gateOpen();
+  slowGate.open();
+  replacementGate.open();
   // Deleting through the operator (deletionPolicy Delete) also removes the Glance images these tests made.
   const list = (await kube.custom.listNamespacedCustomObject({ ...IMAGE, namespace: ns })) as {
     items: ImageObject[];
@@ -266,6 +306,25 @@ describe('Image: uploads', () => {
     expect(xz.status?.sourceDigest).toBe(`sha256:${sha256(qcow2Xz)}`);
   });
 
+  it('decompresses zst and bz2, detected from their magic bytes', async () => {
+    const zst = await waitForPhase('zst', 'Ready');
+    await expectStored(OURS.url, zst, raw);
+    expect(zst.status?.sourceDigest).toBe(`sha512:${sha512(rawZst)}`);
+    const bz2 = await waitForPhase('bz2', 'Ready');
+    await expectStored(OURS.url, bz2, qcow2);
+    expect(bz2.status?.virtualSize).toBe(qcow2Info['virtual-size']);
+  });
+
+  it('streams the data itself when Glance refuses to fetch the URL (web-download)', async () => {
+    const obj = await waitForPhase('web-refused', 'Ready');
+    await expectStored(OURS.url, obj, raw);
+    expect(obj.status?.method).toBe('upload');
+    expect(obj.status?.lastError).toBeUndefined();
+    const events = await eventsFor(kube, ns, 'web-refused');
+    const refused = events.find((e) => e.reason === 'WebDownloadRefused');
+    expect(refused?.note).toMatch(/does not pass filtering/);
+  });
+
   it('resumes a dropped connection with a Range request, not from zero', async () => {
     const obj = await waitForPhase('resumed', 'Ready');
     await expectStored(OURS.url, obj, qcow2);
@@ -293,7 +352,7 @@ describe('Image: uploads', () => {
     expect(during.status?.progress).toEqual({ bytes: 1024 * 1024, total: raw.length, percent: 33 });
     expect(conditionOf(during, 'Reconciling')?.status).toBe('True');
     expect(conditionOf(during, 'Ready')?.status).toBe('False');
-    gateOpen();
+    slowGate.open();
     const done = await waitForPhase('slow', 'Ready');
     expect(done.status?.progress).toEqual({ bytes: raw.length, total: raw.length, percent: 100 });
     await expectStored(OURS.url, done, raw);
@@ -408,6 +467,227 @@ describe('Image: drift and deletion', () => {
     const orphan = await glanceImage(OURS.url, kept.status?.imageID ?? '');
     expect(orphan).toMatchObject({ status: 'active', size: qcow2.length });
     await glance(OURS.url, 'DELETE', `/v2/images/${kept.status?.imageID}`);
+  });
+});
+
+describe('Image: adoption of an existing image', () => {
+  /** An image made the way a user would have made it before there was an Image for it. */
+  async function existingImage(name: string, data?: Buffer): Promise<string> {
+    const created = await glance(OURS.url, 'POST', '/v2/images', undefined, {
+      name,
+      disk_format: 'qcow2',
+      container_format: 'bare',
+    });
+    expect(created.status).toBe(201);
+    const id = (JSON.parse(created.body.toString('utf8')) as { id: string }).id;
+    if (data) {
+      const put = await glance(OURS.url, 'PUT', `/v2/images/${id}/file`, undefined, data);
+      expect(put.status).toBe(204);
+    }
+    return id;
+  }
+
+  it('takes over an active image by id: its data stays, its metadata becomes the declared one', async () => {
+    const id = await existingImage(`adopt-me-${ns}`, qcow2);
+    await applyImage('adopted', {
+      name: `adopt-me-${ns}`,
+      diskFormat: 'qcow2',
+      tags: ['adopted'],
+      adopt: { imageID: id },
+      source: { url: source.url('/adopted.qcow2'), checksum: `sha512:${sha512(qcow2)}` },
+    });
+    const obj = await waitForPhase('adopted', 'Ready');
+    expect(obj.status?.imageID).toBe(id);
+    await expectStored(OURS.url, obj, qcow2);
+    expect(source.requests('/adopted.qcow2')).toEqual([]);
+    expect((await glanceImage(OURS.url, id))?.tags).toEqual(['adopted']);
+    const events = await eventsFor(kube, ns, 'adopted');
+    expect(events.some((e) => e.reason === 'Adopted' && e.note?.includes(id))).toBe(true);
+  });
+
+  it('uploads into an adopted image that has no data yet, found by name', async () => {
+    const id = await existingImage(`adopt-queued-${ns}`);
+    source.route('/adopt-queued.qcow2', serveBytes(qcow2));
+    await applyImage('adopt-queued', {
+      name: `adopt-queued-${ns}`,
+      diskFormat: 'qcow2',
+      adopt: { byName: true },
+      source: { url: source.url('/adopt-queued.qcow2'), checksum: `sha256:${sha256(qcow2)}` },
+    });
+    const obj = await waitForPhase('adopt-queued', 'Ready');
+    expect(obj.status?.imageID).toBe(id);
+    await expectStored(OURS.url, obj, qcow2);
+  });
+
+  it('refuses an active image whose data is not the declared checksum, and leaves it as it was', async () => {
+    const other = randomBytes(100_000);
+    const id = await existingImage(`adopt-wrong-${ns}`, other);
+    await applyImage('adopt-wrong', {
+      name: `adopt-wrong-${ns}`,
+      diskFormat: 'qcow2',
+      deletionPolicy: 'Orphan',
+      adopt: { imageID: id },
+      source: { url: source.url('/adopted.qcow2'), checksum: `md5:${md5(qcow2)}` },
+    });
+    const obj = await waitForPhase('adopt-wrong', 'Failed');
+    expect(conditionOf(obj, 'Stalled')).toMatchObject({ status: 'True', reason: 'AdoptedImageMismatch' });
+    expect(await glanceImage(OURS.url, id)).toMatchObject({ status: 'active', checksum: md5(other) });
+    await kube.custom.deleteNamespacedCustomObject({ ...IMAGE, namespace: ns, name: 'adopt-wrong' });
+    await waitFor('the Image to go', async () => !(await getImage('adopt-wrong')));
+    expect(await glanceImage(OURS.url, id)).toMatchObject({ status: 'active' });
+    await glance(OURS.url, 'DELETE', `/v2/images/${id}`);
+  });
+});
+
+describe('Image: a changed source', () => {
+  const version = (n: 1 | 2 | 3, deletionPolicy: string) => ({
+    diskFormat: 'raw',
+    deletionPolicy,
+    source: { url: source.url(`/v${n}.raw`), checksum: `sha256:${sha256(versions[n - 1] as Buffer)}` },
+  });
+
+  it('uploads a new image, keeps serving the old one until it is active, then deletes the old one (Delete)', async () => {
+    await applyImage('replaced', version(1, 'Delete'));
+    const first = await waitForPhase('replaced', 'Ready');
+    const oldId = first.status?.imageID ?? '';
+    await expectStored(OURS.url, first, versions[0] as Buffer);
+
+    await applyImage('replaced', version(2, 'Delete'));
+    const during = await waitFor('the replacement to be half uploaded', async () => {
+      const obj = await getImage('replaced');
+      return (obj?.status?.progress?.bytes ?? 0) >= 300_000 && !!obj?.status?.pendingImageID && obj;
+    });
+    // The old image is still the one in use, intact; the new one is not active.
+    expect(during.status?.imageID).toBe(oldId);
+    expect(during.status?.pendingImageID).not.toBe(oldId);
+    expect(conditionOf(during, 'Ready')?.status).toBe('False');
+    expect(conditionOf(during, 'Reconciling')?.status).toBe('True');
+    expect(await glanceImage(OURS.url, oldId)).toMatchObject({
+      status: 'active',
+      checksum: md5(versions[0] as Buffer),
+    });
+    expect(await glanceImage(OURS.url, during.status?.pendingImageID ?? '')).toMatchObject({
+      name: 'replaced',
+    });
+
+    replacementGate.open();
+    const after = await waitFor('imageID to move to the replacement', async () => {
+      const obj = await waitForPhase('replaced', 'Ready');
+      return obj.status?.imageID !== oldId && obj;
+    });
+    expect(after.status?.imageID).toBe(during.status?.pendingImageID);
+    expect(after.status?.pendingImageID).toBeUndefined();
+    expect(after.status?.retiredImageID).toBeUndefined();
+    await expectStored(OURS.url, after, versions[1] as Buffer);
+    expect(await glanceImage(OURS.url, oldId)).toBeUndefined();
+    const reasons = (await eventsFor(kube, ns, 'replaced')).map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['SourceChanged', 'Replaced', 'Retired']));
+  });
+
+  it('leaves the old image in Glance under deletionPolicy Orphan', async () => {
+    await applyImage('replaced-kept', version(1, 'Orphan'));
+    const oldId = (await waitForPhase('replaced-kept', 'Ready')).status?.imageID ?? '';
+    await applyImage('replaced-kept', version(3, 'Orphan'));
+    const after = await waitFor('imageID to move to the replacement', async () => {
+      const obj = await waitForPhase('replaced-kept', 'Ready');
+      return obj.status?.imageID !== oldId && obj;
+    });
+    await expectStored(OURS.url, after, versions[2] as Buffer);
+    expect(await glanceImage(OURS.url, oldId)).toMatchObject({
+      status: 'active',
+      checksum: md5(versions[0] as Buffer),
+    });
+    // Orphan leaves the current image too when the Image goes: both are removed by hand.
+    await kube.custom.deleteNamespacedCustomObject({ ...IMAGE, namespace: ns, name: 'replaced-kept' });
+    await waitFor('the Image to go', async () => !(await getImage('replaced-kept')));
+    for (const id of [oldId, after.status?.imageID ?? '']) {
+      expect((await glance(OURS.url, 'DELETE', `/v2/images/${id}`)).status).toBe(204);
+    }
+  });
+});
+
+describe('Image: the end of a transfer', () => {
+  // A second controller, on a namespace of its own, that would show progress only every 10 minutes: the
+  // Images below can only get there in time if the end of their transfer makes the controller look at once.
+  const quietNs = `${ns}-quiet`;
+  let quiet: ImageController;
+
+  beforeAll(async () => {
+    await createNamespace(kube, quietNs);
+    await createSecret(kube, quietNs, 'cloud', {
+      username: env.OS_USERNAME ?? '',
+      password: env.OS_PASSWORD ?? '',
+      project: env.OS_PROJECT_NAME ?? '',
+    });
+    const metrics = createOperatorMetrics();
+    const log = pino({ level: 'silent' });
+    const operatorKube = new KubeClient(kubeConfig(), metrics, FIELD_MANAGER);
+    quiet = createImageController({
+      kube: operatorKube,
+      events: new EventRecorder(operatorKube, CONTROLLER_NAME, `test-quiet-${process.pid}`, log),
+      metrics,
+      log,
+      namespace: quietNs,
+      resyncMs: 600_000,
+      stalledRetryMs: 600_000,
+      maxTransfers: 2,
+      progressMs: 600_000,
+      retryBaseMs: 600_000,
+    });
+    await quiet.controller.start();
+  });
+
+  afterAll(async () => {
+    for (const name of ['quiet-ok', 'quiet-missing']) {
+      await kube.custom
+        .deleteNamespacedCustomObject({ ...IMAGE, namespace: quietNs, name })
+        .catch(() => undefined);
+    }
+    await waitFor(
+      'the quiet Images to be finalized',
+      async () =>
+        (
+          (await kube.custom.listNamespacedCustomObject({ ...IMAGE, namespace: quietNs })) as {
+            items: unknown[];
+          }
+        ).items.length === 0,
+      60_000,
+    ).catch(() => undefined);
+    await quiet?.stop();
+    await kube.core.deleteNamespace({ name: quietNs }).catch(() => undefined);
+  });
+
+  it('makes the Image Ready, or Failed, without waiting for the next progress update', async () => {
+    const apply = (name: string, url: string) =>
+      kube.objects.patch(
+        {
+          apiVersion: 'glance.stackops.dev/v1alpha1',
+          kind: 'Image',
+          metadata: { name, namespace: quietNs },
+          spec: {
+            cloud: { authUrl: env.OS_AUTH_URL, region: OURS.region, credentialsSecretRef: { name: 'cloud' } },
+            diskFormat: 'qcow2',
+            source: { url, checksum: `sha256:${sha256(qcow2)}` },
+          },
+        } as KubernetesObject,
+        undefined,
+        undefined,
+        'image-tests',
+        true,
+        PatchStrategy.ServerSideApply,
+      );
+    await apply('quiet-ok', source.url('/disk.qcow2'));
+    await apply('quiet-missing', source.url('/not-there.qcow2'));
+    const phaseOf = async (name: string) =>
+      (await kube.getCustom<ImageObject>(IMAGE, quietNs, name))?.status?.phase;
+    await waitFor('quiet-ok to be Ready', async () => (await phaseOf('quiet-ok')) === 'Ready', 60_000);
+    await waitFor(
+      'quiet-missing to be Failed',
+      async () => (await phaseOf('quiet-missing')) === 'Failed',
+      60_000,
+    );
+    const ok = await kube.getCustom<ImageObject>(IMAGE, quietNs, 'quiet-ok');
+    expect(ok?.status?.progress).toEqual({ bytes: qcow2.length, total: qcow2.length, percent: 100 });
   });
 });
 

@@ -3,12 +3,20 @@ import type { AddressInfo } from 'node:net';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) => void;
 
-/** The HTTP server test images are served from, on loopback; it logs each request's path and Range header. */
+/**
+ * The HTTP server test images are served from, on loopback unless told otherwise (pods in a kind cluster reach
+ * it at the host's address); it logs each request's path and Range header.
+ */
 export class SourceServer {
   readonly log: Array<{ path: string; range: string }> = [];
   private readonly routes = new Map<string, Handler>();
   private server: Server | undefined;
-  private port = 0;
+  port = 0;
+
+  constructor(
+    private readonly bind = '127.0.0.1',
+    private readonly advertised = bind,
+  ) {}
 
   route(path: string, handler: Handler): string {
     this.routes.set(path, handler);
@@ -16,7 +24,7 @@ export class SourceServer {
   }
 
   url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    return `http://${this.advertised}:${this.port}${path}`;
   }
 
   requests(path: string): string[] {
@@ -32,7 +40,7 @@ export class SourceServer {
       else res.writeHead(404).end('not found');
     });
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, this.bind, resolve));
     this.port = (server.address() as AddressInfo).port;
   }
 

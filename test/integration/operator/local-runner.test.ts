@@ -1,18 +1,18 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import type { V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, type V1Deployment, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type mysql from 'mysql2/promise';
-import pino from 'pino';
 import { GLANCE_SERVICE } from '../../../operator/src/api/glance-service-types.js';
-import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import { IMAGE, type ImageObject } from '../../../operator/src/api/image-types.js';
+import { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
 import { adminTokenFromStack } from '../../harness/keystone.js';
-import { freePort } from '../../harness/local-runner/container-process.js';
-import { startLocalRunner, type LocalRunner } from '../../harness/local-runner.js';
 import { run } from '../../harness/run.js';
 import { loadStackEnv } from '../../harness/stack-env.js';
+import { serveBytes, SourceServer } from '../image/source-server.js';
+import { E2E, e2eKubeConfig, fromPods, STACK_HOST, startE2e, type E2eBringUp } from './e2e-target.js';
 import { cleanUpServices, endpointsOf, keystoneService, namesFor } from './services.js';
 import {
   adminDb,
@@ -22,18 +22,18 @@ import {
   createAdminSecrets,
   createNamespace,
   deleteNamespace,
+  eventsFor,
   getGlanceService,
   installCrd,
-  kubeConfig,
-  startOperator,
+  keystone,
   suffix,
-  testKube,
   waitFor,
-  type RunningOperator,
 } from './support.js';
 
-// The operator and the local runner together, as in a cluster: the operator's Job and Deployment run as
-// processes of our api-server, and the real OpenStack client reaches them through the Keystone catalog.
+// The end-to-end suite: the operator and its pods as in a cluster, the real OpenStack client reaching them
+// through the Keystone catalog, and Images uploaded into the GlanceService. Here (E2E_TARGET unset) the operator
+// runs in this process and the local runner runs the pods as processes of our api-server; under
+// E2E_TARGET=kind (test/kind/run.sh) the chart's operator and real pods do (./e2e-target.ts).
 const sfx = suffix();
 const ns = `glance-run-${sfx}`;
 const env = loadStackEnv();
@@ -42,26 +42,26 @@ const NAME = 'served';
 
 let kube: KubeClient;
 let db: mysql.Connection;
-let operator: RunningOperator;
-let runner: LocalRunner;
+let bringUp: E2eBringUp;
 let workDir: string;
 let serviceUrl: string;
-let runnerLogs = '';
+// Images come from here; the pods reach it at the host's address, and its port is the one web-download may use.
+const source = new SourceServer(E2E.E2E_TARGET === 'kind' ? '0.0.0.0' : '127.0.0.1', STACK_HOST);
 
-function specFor(extra: object = {}) {
+function specFor(extraConfig: Record<string, Record<string, string>> = {}) {
   return {
-    image: 'glance-operator/glance-api:test',
+    image: bringUp.image,
     deletionPolicy: 'Delete',
-    endpoints: { public: serviceUrl, internal: serviceUrl, admin: serviceUrl },
+    endpoints: bringUp.endpoints,
     database: {
-      host: env.DB_HOST,
+      host: fromPods(env.DB_HOST ?? ''),
       port: Number(env.DB_PORT),
       name: names.db,
       user: names.dbUser,
       adminSecretRef: { name: 'db-admin' },
     },
     keystone: {
-      authUrl: env.OS_AUTH_URL,
+      authUrl: fromPods(env.OS_AUTH_URL ?? ''),
       region: names.region,
       adminSecretRef: { name: 'keystone-admin' },
       userName: names.user,
@@ -69,14 +69,17 @@ function specFor(extra: object = {}) {
     },
     // The keyring and ceph.conf are mounted (and materialised) because rbd is a backend; uploads go to file.
     ceph: {
-      monHost: cephMonHost(),
+      monHost: fromPods(cephMonHost()),
       adminSecretRef: { name: 'ceph-admin' },
       pool: names.pool,
       pgNum: 8,
       user: names.cephUser,
     },
     store: { backends: ['file', 'rbd'], default: 'file' },
-    ...extra,
+    extraConfig: {
+      import_filtering_opts: { allowed_hosts: `[${STACK_HOST}]`, allowed_ports: `[${source.port}]` },
+      ...extraConfig,
+    },
   };
 }
 
@@ -88,17 +91,12 @@ async function openstack(args: string[]): Promise<unknown> {
   return JSON.parse(stdout) as unknown;
 }
 
-/** On a timeout, what the runner and the processes said is the first thing to read. */
+/** On a timeout, what the runner and the pods said is the first thing to read. */
 async function withLogs<T>(wait: Promise<T>): Promise<T> {
   try {
     return await wait;
   } catch (err) {
-    const logs = path.join(workDir, 'state/logs');
-    const files = await readdir(logs).catch(() => []);
-    const containers = await Promise.all(
-      files.map(async (f) => `--- ${f}\n${(await readFile(path.join(logs, f), 'utf8')).slice(-3000)}`),
-    );
-    throw new Error(`${String(err)}\n--- runner\n${runnerLogs.slice(-4000)}\n${containers.join('\n')}`);
+    throw new Error(`${String(err)}\n${await bringUp.logs().catch((e: unknown) => String(e))}`);
   }
 }
 
@@ -134,38 +132,31 @@ async function imageOverHttp(id: string): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
-const claimDir = () => path.join(workDir, 'state/claims', ns, `${NAME}-images`);
 let imageId = '';
 
 beforeAll(async () => {
-  kube = testKube();
+  kube = new KubeClient(e2eKubeConfig(), createOperatorMetrics(), 'glance-operator-tests');
   db = await adminDb();
   workDir = await mkdtemp(path.join(tmpdir(), 'local-runner-test-'));
-  serviceUrl = `http://127.0.0.1:${await freePort()}`;
+  await source.start();
   await installCrd(kube);
   await createNamespace(kube, ns);
   await createAdminSecrets(kube, ns);
-  operator = await startOperator(ns);
-  runner = await startLocalRunner({
-    kubeConfig: kubeConfig(),
-    namespace: ns,
-    stateDir: path.join(workDir, 'state'),
-    services: { [`${ns}/${NAME}-api`]: Number(new URL(serviceUrl).port) },
-    log: pino(
-      { level: 'debug' },
-      new Writable({
-        write(chunk: Buffer, _e, done) {
-          runnerLogs += chunk.toString('utf8');
-          done();
-        },
-      }),
-    ),
-  });
+  bringUp = await startE2e(ns, NAME);
+  serviceUrl = bringUp.serviceUrl;
 });
 
 afterAll(async () => {
-  await runner?.stop();
-  await operator?.stop();
+  // Images first, through the operator, while the GlanceService's Keystone user can still delete them.
+  if (kube) {
+    for (const name of ['by-ref', 'by-ref-web']) {
+      await kube.custom
+        .deleteNamespacedCustomObject({ ...IMAGE, namespace: ns, name })
+        .catch(() => undefined);
+    }
+  }
+  await bringUp?.stop();
+  await source.stop();
   if (kube) await deleteNamespace(kube, ns);
   if (db) {
     await cleanUpServices(db, names);
@@ -202,19 +193,20 @@ describe('GlanceService served by our api-server through the local runner', () =
       [names.db, 'images'],
     );
     expect(Number(rows[0]?.n)).toBe(1);
-    expect(gs.status?.endpoints).toEqual({ public: serviceUrl, internal: serviceUrl, admin: serviceUrl });
+    expect(gs.status?.endpoints).toEqual(bringUp.expectedEndpoints);
   });
 
   it('writes nothing anywhere while it stays Ready', async () => {
     const systems = ['kube', 'mysql', 'keystone', 'ceph'];
-    const writes = () => Object.fromEntries(systems.map((s) => [s, operator.writes(s)]));
-    const settled = operator.reconciles();
-    await waitFor('a reconcile after Ready', async () => operator.reconciles() >= settled + 1);
-    const before = writes();
+    const writes = async () =>
+      Object.fromEntries(await Promise.all(systems.map(async (s) => [s, await bringUp.writes(s)])));
+    const settled = await bringUp.reconciles();
+    await waitFor('a reconcile after Ready', async () => (await bringUp.reconciles()) >= settled + 1);
+    const before = await writes();
     for (const system of systems) expect(before[system]).toBeGreaterThan(0);
-    const start = operator.reconciles();
-    await waitFor('two more reconciles', async () => operator.reconciles() >= start + 2, 60_000);
-    expect(writes()).toEqual(before);
+    const start = await bringUp.reconciles();
+    await waitFor('two more reconciles', async () => (await bringUp.reconciles()) >= start + 2, 60_000);
+    expect(await writes()).toEqual(before);
     expect(condition(await getGlanceService(kube, ns, NAME), 'Ready')?.status).toBe('True');
   });
 
@@ -250,7 +242,107 @@ describe('GlanceService served by our api-server through the local runner', () =
       size: bytes.length,
       checksum: createHash('md5').update(bytes).digest('hex'),
     });
-    expect((await stat(path.join(claimDir(), imageId))).size).toBe(bytes.length);
+    expect(await bringUp.claimFileSize(imageId)).toBe(bytes.length);
+  });
+
+  describe('Images whose target is this GlanceService', () => {
+    const qcow2 = randomBytes(2 * 1024 * 1024);
+    Buffer.from('QFI\xfb\x00\x00\x00\x03', 'latin1').copy(qcow2);
+    const raw = randomBytes(1024 * 1024 + 17);
+    const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+
+    async function applyImage(name: string, spec: object): Promise<void> {
+      await kube.objects.patch(
+        {
+          apiVersion: 'glance.stackops.dev/v1alpha1',
+          kind: 'Image',
+          metadata: { name, namespace: ns },
+          spec: { glanceServiceRef: { name: NAME }, ...spec },
+        },
+        undefined,
+        undefined,
+        'glance-operator-tests',
+        true,
+        PatchStrategy.ServerSideApply,
+      );
+    }
+
+    const readyImage = (name: string) =>
+      withLogs(
+        waitFor(`Image ${name} to be Ready`, async () => {
+          const obj = await kube.getCustom<ImageObject>(IMAGE, ns, name);
+          return (
+            obj?.status?.phase === 'Ready' && obj.status.observedGeneration === obj.metadata.generation && obj
+          );
+        }),
+      );
+
+    /** What users of the region see: the image active in the GlanceService's database, its bytes served. */
+    async function expectServed(obj: ImageObject, data: Buffer): Promise<void> {
+      const id = obj.status?.imageID ?? '';
+      const [rows] = await db.query<mysql.RowDataPacket[]>(
+        `SELECT status, size, checksum FROM ${db.escapeId(names.db)}.images WHERE id = ?`,
+        [id],
+      );
+      expect(rows[0]).toMatchObject({ status: 'active', size: data.length, checksum: md5(data) });
+      const res = await fetch(`${serviceUrl}/v2/images/${id}/file`, {
+        headers: { 'X-Auth-Token': await adminTokenFromStack() },
+      });
+      expect(res.status).toBe(200);
+      expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(data));
+    }
+
+    it("uploads with the Keystone user the operator registered, through the region's catalog", async () => {
+      source.route('/by-ref.qcow2', serveBytes(qcow2));
+      await applyImage('by-ref', {
+        diskFormat: 'qcow2',
+        source: { url: source.url('/by-ref.qcow2'), checksum: `sha256:${sha256(qcow2)}` },
+      });
+      const obj = await readyImage('by-ref');
+      expect(obj.status?.method).toBe('upload');
+      await expectServed(obj, qcow2);
+      const [rows] = await db.query<mysql.RowDataPacket[]>(
+        `SELECT owner FROM ${db.escapeId(names.db)}.images WHERE id = ?`,
+        [obj.status?.imageID],
+      );
+      const { body } = await keystone<{ projects: Array<{ id: string }> }>('GET', '/projects?name=service');
+      expect(rows[0]?.owner).toBe(body.projects[0]?.id);
+    });
+
+    it('lets the image service fetch the URL itself (web-download) when there is nothing to verify', async () => {
+      source.route('/by-ref-web.raw', serveBytes(raw));
+      await applyImage('by-ref-web', {
+        diskFormat: 'raw',
+        source: { url: source.url('/by-ref-web.raw'), decompress: 'none' },
+      });
+      const obj = await readyImage('by-ref-web');
+      expect(obj.status?.method).toBe('web-download');
+      await expectServed(obj, raw);
+      // The api-server fetched it (one plain GET), not the operator.
+      expect(source.requests('/by-ref-web.raw')).toEqual(['']);
+      const events = await eventsFor(kube, ns, 'by-ref-web');
+      expect(events.some((e) => e.reason === 'Imported')).toBe(true);
+    });
+
+    it('deletes the Glance images with the Images (deletionPolicy Delete)', async () => {
+      const ids: string[] = [];
+      for (const name of ['by-ref', 'by-ref-web']) {
+        ids.push((await kube.getCustom<ImageObject>(IMAGE, ns, name))?.status?.imageID ?? '');
+        await kube.custom.deleteNamespacedCustomObject({ ...IMAGE, namespace: ns, name });
+      }
+      await waitFor('the Images to go', async () => {
+        const left = (await kube.custom.listNamespacedCustomObject({ ...IMAGE, namespace: ns })) as {
+          items: unknown[];
+        };
+        return left.items.length === 0;
+      });
+      const [rows] = await db.query<mysql.RowDataPacket[]>(
+        `SELECT status FROM ${db.escapeId(names.db)}.images WHERE id IN (?, ?)`,
+        ids,
+      );
+      expect(rows.map((r) => r.status)).toEqual(['deleted', 'deleted']);
+    });
   });
 
   it('rolls the process when the rendered configuration changes, and the new setting is in effect', async () => {
@@ -258,12 +350,7 @@ describe('GlanceService served by our api-server through the local runner', () =
     const [oldPod] = await apiPods();
     expect(await imageOverHttp(imageId)).not.toHaveProperty('direct_url');
 
-    await applyGlanceService(
-      kube,
-      ns,
-      NAME,
-      specFor({ extraConfig: { DEFAULT: { show_image_direct_url: 'True' } } }),
-    );
+    await applyGlanceService(kube, ns, NAME, specFor({ DEFAULT: { show_image_direct_url: 'True' } }));
     const gs = await readyService();
     expect(gs.status?.configHash).not.toBe(before?.status?.configHash);
     const pods = await waitFor('the old pod to be gone', async () => {
@@ -273,7 +360,7 @@ describe('GlanceService served by our api-server through the local runner', () =
     expect(pods[0]?.metadata?.annotations?.['glance.stackops.dev/config-hash']).toBe(gs.status?.configHash);
 
     const image = await imageOverHttp(imageId);
-    expect(image.direct_url).toBe(`file://${path.join(claimDir(), imageId)}`);
+    expect(image.direct_url).toBe(`file://${bringUp.claimPath(imageId)}`);
   });
 
   it('stops serving and leaves the catalog when the GlanceService is deleted', async () => {
@@ -283,6 +370,11 @@ describe('GlanceService served by our api-server through the local runner', () =
     await waitFor('the object to go', async () => !(await getGlanceService(kube, ns, NAME)), 120_000);
     expect(await endpointsOf(service?.id ?? '')).toEqual([]);
     await waitFor('the API pods to stop', async () => (await apiPods()).length === 0);
-    await expect(fetch(`${serviceUrl}/`)).rejects.toThrow();
+    // Nothing answers for the Service any more (here the connection fails; through a cluster's proxy, a 503).
+    const answer = await fetch(`${serviceUrl}/versions`).then(
+      (res) => res.status,
+      () => 'no connection',
+    );
+    expect(answer === 'no connection' || answer === 503).toBe(true);
   });
 });

@@ -17,6 +17,7 @@ import { IMAGE_CRD_FILE, IMAGE_CRD_NAME } from '../../../operator/src/api/image-
 import { GLANCE_SERVICE, type GlanceService } from '../../../operator/src/api/glance-service-types.js';
 import { createGlanceController } from '../../../operator/src/glance/glance-controller.js';
 import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/glance/names.js';
+import { createImageController, type ImageController } from '../../../operator/src/image/image-controller.js';
 import type { Controller } from '../../../operator/src/runtime/controller.js';
 import { EventRecorder } from '../../../operator/src/runtime/events.js';
 import { KubeClient } from '../../../operator/src/runtime/kube-client.js';
@@ -157,10 +158,10 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** The operator's controller, in this process, watching only `namespace`. */
+/** The operator's controller (and, with `images`, the Image controller), in this process, watching only `namespace`. */
 export async function startOperator(
   namespace: string,
-  opts: { resyncMs?: number; stalledRetryMs?: number } = {},
+  opts: { resyncMs?: number; stalledRetryMs?: number; images?: boolean } = {},
 ): Promise<RunningOperator> {
   const metrics = createOperatorMetrics();
   let logs = '';
@@ -174,24 +175,30 @@ export async function startOperator(
     }),
   );
   const kube = new KubeClient(kubeConfig(), metrics, FIELD_MANAGER);
-  const controller = createGlanceController({
+  const events = new EventRecorder(kube, CONTROLLER_NAME, `test-${process.pid}`, log);
+  const common = {
     kube,
-    events: new EventRecorder(kube, CONTROLLER_NAME, `test-${process.pid}`, log),
+    events,
     metrics,
     log,
     namespace,
     resyncMs: opts.resyncMs ?? 3000,
     stalledRetryMs: opts.stalledRetryMs ?? 3000,
     backoff: { baseMs: 500, maxMs: 5000 },
-  });
-  await controller.start();
+  };
+  const controller = createGlanceController(common);
+  let images: ImageController | undefined;
+  if (opts.images) images = createImageController({ ...common, maxTransfers: 2, progressMs: 500 });
+  await Promise.all([controller.start(), images?.controller.start()]);
   return {
     controller,
     metrics,
     reconciles: () => metrics.reconciles.sum({ controller: 'glanceservice' }),
     writes: (system) => metrics.writes.sum(system ? { system } : {}),
     logs: () => logs,
-    stop: () => controller.stop(),
+    stop: async () => {
+      await Promise.all([controller.stop(), images?.stop()]);
+    },
   };
 }
 

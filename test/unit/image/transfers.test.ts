@@ -32,3 +32,44 @@ describe('TransferManager', () => {
     expect(manager.active).toBe(1);
   });
 });
+
+describe('TransferManager: the end of a transfer', () => {
+  it('is reported once the outcome is readable, whether it succeeded or failed', async () => {
+    const manager = new TransferManager(2);
+    const seen: string[] = [];
+    manager.start(
+      'ok',
+      't',
+      () => Promise.resolve({ uploaded: { bytes: 1, md5: 'm' } }),
+      () => seen.push(`ok:${manager.get('ok')?.state.kind}`),
+    );
+    manager.start(
+      'bad',
+      't',
+      () => Promise.reject(new Error('source gone')),
+      () => seen.push(`bad:${manager.get('bad')?.state.kind}`),
+    );
+    await tick();
+    await tick();
+    expect(seen.sort()).toEqual(['bad:failed', 'ok:done']);
+  });
+
+  it('is not reported for a cancelled transfer', async () => {
+    const manager = new TransferManager(1);
+    let reported = 0;
+    manager.start(
+      'a',
+      't',
+      (_progress, signal) =>
+        new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(new Error('aborted'))),
+        ),
+      () => reported++,
+    );
+    await tick();
+    manager.cancel('a');
+    await tick();
+    await tick();
+    expect(reported).toBe(0);
+  });
+});
