@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import net from 'node:net';
+import { cheapReader } from './http.js';
 import { MIB } from './stats.js';
 
 /**
@@ -19,19 +21,45 @@ export async function hashFile(path: string): Promise<{ ms: number; md5: string;
   return { ms: performance.now() - start, ...digests };
 }
 
-/** `cat` of the file into a pipe this process reads and drops: the bytes reach a reader, as a download's do. */
-export function catFile(path: string): Promise<{ ms: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn('cat', [path], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let bytes = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve({ ms: performance.now() - start, bytes });
-      else reject(new Error(`cat ${path}: exit ${code}: ${stderr.trim()}`));
-    });
+/**
+ * `cat` of the file into a loopback TCP connection that this process reads with the downloads' reader
+ * (cheapReader): the bytes take the path a server's do, and the reader costs the same for both.
+ */
+export async function catFile(path: string): Promise<{ ms: number; bytes: number }> {
+  const server = net.createServer({ pauseOnConnect: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
   });
+  try {
+    const { port } = server.address() as net.AddressInfo;
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    let bytes = 0;
+    const reader = cheapReader({ host: '127.0.0.1', port }, (chunk) => {
+      bytes += chunk.length;
+      return true;
+    });
+    const readerClosed = new Promise<void>((resolve, reject) => {
+      reader.once('close', () => resolve());
+      reader.once('error', reject);
+    });
+    const writer = await accepted;
+    const start = performance.now();
+    // cat writes into the accepted socket's descriptor; this process never reads from that end.
+    const child = spawn('cat', [path], { stdio: ['ignore', writer, 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    // Our copy of the descriptor is the last one: closing it ends the stream the reader sees.
+    writer.destroy();
+    await readerClosed;
+    const ms = performance.now() - start;
+    if (code !== 0) throw new Error(`cat ${path}: exit ${code}: ${stderr.trim()}`);
+    return { ms, bytes };
+  } finally {
+    server.close();
+  }
 }

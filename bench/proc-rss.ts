@@ -104,6 +104,8 @@ export interface Resident {
   rss: number;
   /** RssAnon: the process's own heap and buffers. */
   anon: number;
+  /** Pss: like VmRSS, but a page shared by n processes counts 1/n in each, so a tree's sum counts it once. */
+  pss: number;
 }
 
 /** Resident memory in bytes per process; processes that have gone are left out. */
@@ -118,7 +120,11 @@ export async function residentOf(processes: number[]): Promise<Map<number, Resid
     };
     const rss = kib('VmRSS');
     const anon = kib('RssAnon');
-    if (rss !== undefined && anon !== undefined) resident.set(pid, { rss, anon });
+    const rollup = await readOrNull(`/proc/${pid}/smaps_rollup`);
+    const pssKib = rollup === null ? undefined : /^Pss:\s+(\d+) kB$/m.exec(rollup)?.[1];
+    if (rss !== undefined && anon !== undefined && pssKib !== undefined) {
+      resident.set(pid, { rss, anon, pss: Number(pssKib) * 1024 });
+    }
   }
   return resident;
 }

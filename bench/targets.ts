@@ -8,7 +8,7 @@ export const TARGETS = {
   downloadVsCat: { op: '>=', value: 0.9, text: '≥ 90% of cat' },
   listP50VsUpstream: { op: '<=', value: 0.2, text: '≤ 0.2× upstream' },
   showRateVsUpstream: { op: '>=', value: 5, text: '≥ 5× upstream' },
-  rssPeak: { op: '<=', value: 120, text: '≤ 120 MB' },
+  rssPeak: { op: '<=', value: 120, text: '≤ 120 MB per process' },
   // "Flat": the last quarter of the upload peaks no more than 10% above the first quarter, i.e. memory
   // does not grow with the bytes that have gone through.
   rssFlat: { op: '<=', value: 1.1, text: 'flat (≤ 1.1× first quarter)' },

@@ -7,23 +7,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import pino, { type Logger } from 'pino';
-import { createAuthMiddleware } from './auth/middleware.js';
 import { createPolicy, type Policy } from './auth/policy.js';
+import { cacheSettings, type CacheSettings } from './cache/settings.js';
 import { ConfigError, loadConfig, type GlanceConfig } from './config/index.js';
-import { ImageRepository } from './db/image-repo.js';
-import { MemberRepository } from './db/member-repo.js';
-import { MetadefRepository } from './db/metadef-repo.js';
 import { migrate, SchemaVersionError } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import type { JsonObject } from './domain/json-schema.js';
 import { imageSchemaSpec } from './domain/schemas.js';
 import { DEFAULT_DOMAIN_CONFIG, type DomainConfig } from './domain/types.js';
-import { createApp } from './http/app.js';
-import { createQuotas } from './quota/quotas.js';
-import { onClientError } from './http/client-error.js';
-import { handlersInFlight } from './http/inflight.js';
 import { DEFAULT_METADEFS_DIR, loadMetadefs } from './metadefs/loader.js';
-import { StoreRegistry } from './store/registry.js';
 import { resolveStoreLayout, type StoreLayout } from './store/store-config.js';
 
 const USAGE = `usage: main.js [db-sync | db-load-metadefs [PATH]] --config-file PATH [--migrate] [--shutdown-timeout SECONDS]
@@ -158,6 +150,7 @@ interface Settings {
   domain: DomainConfig;
   policy: Policy;
   stores: StoreLayout;
+  cache: CacheSettings | null;
 }
 
 function resolveSettings(cfg: GlanceConfig): Settings {
@@ -167,20 +160,43 @@ function resolveSettings(cfg: GlanceConfig): Settings {
   } catch (err) {
     throw new ConfigError([`schema-image.json: ${(err as Error).message}`]);
   }
-  return { cfg, domain, policy: createPolicy(cfg), stores: resolveStoreLayout(cfg) };
+  return {
+    cfg,
+    domain,
+    policy: createPolicy(cfg),
+    stores: resolveStoreLayout(cfg),
+    cache: cacheSettings(cfg),
+  };
 }
 
 async function serve(
-  { cfg, domain, policy, stores: layout }: Settings,
+  { cfg, domain, policy, stores: layout, cache: cacheConfig }: Settings,
   opts: Options,
   log: Logger,
 ): Promise<void> {
+  const {
+    createApp,
+    createAuthMiddleware,
+    createQuotas,
+    handlersInFlight,
+    ImageCache,
+    ImageRepository,
+    MemberRepository,
+    MetadefRepository,
+    onClientError,
+    Prefetcher,
+    StoreRegistry,
+  } = await import('./serving-modules.js');
   const pool = createPool(cfg.database.connection);
   const stores = new StoreRegistry(layout);
+  const images = new ImageRepository(pool);
+  const cache = cacheConfig ? new ImageCache(cacheConfig, log) : null;
+  await cache?.dir.prepare();
+  const prefetcher = cache ? new Prefetcher(cache, images, stores, log) : null;
   const app = createApp({
     config: cfg,
     domain,
-    images: new ImageRepository(pool),
+    images,
     members: new MemberRepository(pool),
     metadefs: new MetadefRepository(pool),
     stores,
@@ -190,6 +206,7 @@ async function serve(
     jsonBodyLimit: JSON_BODY_LIMIT,
     healthcheckDisableFile: '/etc/glance/healthcheck_disable',
     quotas: createQuotas(cfg, pool),
+    cache,
   });
   // requestTimeout 0: an upload may legitimately take hours; idle sockets are still dropped.
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0 }, app);
@@ -200,6 +217,7 @@ async function serve(
     server.listen(cfg.DEFAULT.bind_port, cfg.DEFAULT.bind_host, () => resolve());
   });
   log.info({ host: cfg.DEFAULT.bind_host, port: cfg.DEFAULT.bind_port }, 'listening');
+  prefetcher?.start();
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -217,6 +235,7 @@ async function serve(
       server.closeAllConnections();
       await Promise.race([handlersInFlight.idle(), sleep(10_000)]);
     }
+    await prefetcher?.stop();
     await pool.end();
     await stores.close();
     log.info('stopped');

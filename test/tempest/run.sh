@@ -5,8 +5,10 @@
 # selected to tempest-<name>.listed, and the subunit stream beside them (<name> is the target,
 # with -rbac for the RBAC suite).
 #   test/tempest/run.sh [--rbac] ours|upstream [REGEX]
-# For ours, features that later issues bring (caching, locations) are turned off by configuration;
-# tests that no option covers are excluded by exclude-ours.txt.
+# For ours, the image suite runs against a server of its own with every feature the tests can use
+# (full-server.sh: multi-store, locations, every import method), started for the run and stopped
+# after it; upstream runs against the stack's plain glance-api. Tests that cannot pass against
+# either are excluded by exclude-ours.txt (each with its reason).
 # Each run registers its target in the Keystone catalog under a service type of its own
 # (catalog.sh), so other image services registered on the stack cannot steer Tempest elsewhere.
 # --rbac runs glance-tempest-plugin's RBAC suite (default REGEX ^glance_tempest_plugin.tests.rbac)
@@ -29,8 +31,8 @@ install -d "$RESULTS" "$WWW"
 # --rbac, the secure-RBAC server.
 exec 9>"$STACK_DIR/tempest-$NAME.lock"; flock 9
 case "$TARGET" in
-  ours) REGION_IMAGE=${API_REGION:?the stack runs no api-server}; TARGET_URL=$API_URL; IMPORT=True; CACHING=False; EXCLUDE="$HERE/exclude-ours.txt" ;;
-  upstream) REGION_IMAGE=$OS_REGION_NAME; TARGET_URL=$UPSTREAM_GLANCE_URL; IMPORT=True; CACHING=True; EXCLUDE= ;;
+  ours) REGION_IMAGE=${API_REGION:?the stack runs no api-server}; TARGET_URL=$API_URL; IMPORT=True; CACHING=True; LOCATIONS=True; EXCLUDE="$HERE/exclude-ours.txt" ;;
+  upstream) REGION_IMAGE=$OS_REGION_NAME; TARGET_URL=$UPSTREAM_GLANCE_URL; IMPORT=True; CACHING=True; LOCATIONS=False; EXCLUDE= ;;
   *) echo "target must be ours or upstream" >&2; exit 2 ;;
 esac
 ENFORCE_SCOPE=False
@@ -39,7 +41,14 @@ if [ "$SUITE" = rbac ]; then
   . "$HERE/rbac-server.sh"
   trap 'rbac_server_down "$TARGET"' EXIT
   rbac_server_up "$TARGET"
-  REGION_IMAGE=$RBAC_REGION; TARGET_URL="http://$HOST_IP:$RBAC_PORT"; CATALOG_TYPE=$RBAC_TYPE; ENFORCE_SCOPE=True; EXCLUDE=
+  REGION_IMAGE=$RBAC_REGION; TARGET_URL="http://$HOST_IP:$RBAC_PORT"; CATALOG_TYPE=$RBAC_TYPE; ENFORCE_SCOPE=True; LOCATIONS=False; EXCLUDE=
+elif [ "$TARGET" = ours ]; then
+  . "$HERE/full-server.sh"
+  . "$HERE/remote-server.sh"  # H3: the remote worker and glance-download source (test_remote_*, glance_download)
+  trap 'remote_server_down "$FULL_REGION"; full_server_down' EXIT
+  full_server_up
+  REGION_IMAGE=$FULL_REGION; TARGET_URL="http://$HOST_IP:$FULL_PORT"; CATALOG_TYPE=$FULL_TYPE
+  remote_server_up "$FULL_CONF" "$TARGET_URL" "$REGION_IMAGE"; ALTERNATE_IMAGE=$REMOTE_TYPE
 else
   . "$HERE/catalog.sh"
   CATALOG_TYPE="image-tempest-$TARGET"
@@ -80,12 +89,13 @@ http_image = http://127.0.0.1/tiny.qcow2
 container_formats = bare,ami,ari,aki,ovf,ova
 disk_formats = qcow2,raw,ami,ari,aki,vhd,vmdk,vdi,iso,vhdx
 image_caching_enabled = $CACHING
+alternate_image_endpoint = ${ALTERNATE_IMAGE:-}
 [image-feature-enabled]
 api_v2 = True
 api_v1 = False
 import_image = $IMPORT
 os_glance_reserved = True
-manage_locations = False
+manage_locations = $LOCATIONS
 [enforce_scope]
 glance = $ENFORCE_SCOPE
 [validation]

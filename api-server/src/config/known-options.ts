@@ -10,8 +10,8 @@ const words = (text: string): readonly string[] => text.trim().split(/\s+/);
 export const IGNORED_DEFAULT = words(`
   backlog client_socket_timeout conn_pool_min_size conn_pool_ttl control_exchange debug default_log_levels
   default_publisher_id delayed_delete digest_algorithm disabled_notifications executor_thread_pool_size
-  fatal_deprecations http_keepalive image_cache_driver image_cache_max_size image_cache_sqlite_db
-  image_cache_stall_time instance_format instance_uuid_format location_strategy log_config_append log_date_format
+  fatal_deprecations http_keepalive image_cache_sqlite_db instance_format instance_uuid_format location_strategy
+  log_config_append log_date_format
   log_dir log_file log_rotate_interval log_rotate_interval_type log_rotation_type logging_context_format_string
   logging_debug_format_suffix logging_default_format_string logging_exception_prefix logging_user_identity_format
   max_header_line max_logfile_count max_logfile_size_mb metadata_encryption_key pipe_handle
@@ -19,7 +19,6 @@ export const IGNORED_DEFAULT = words(`
   pydev_worker_debug_port rate_limit_burst rate_limit_except_level rate_limit_interval rpc_conn_pool_size
   rpc_ping_enabled rpc_response_timeout scrub_pool_size scrub_time syslog_log_facility tcp_keepidle transport_url
   use_eventlog use_journal use_json use_stderr use_syslog watch_log_file
-  worker_self_reference_url
   log_config logdir logfile rpc_thread_pool_size db_backend sql_connection_debug sql_connection_trace
   sql_max_overflow sql_max_retries sql_retry_interval notification_driver notification_topics
   notification_transport_url container_formats disk_formats task_time_to_live

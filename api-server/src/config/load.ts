@@ -25,6 +25,7 @@ import {
   databaseSection,
   defaultSection,
   fileBackendSection,
+  glanceDownloadPropertiesSection,
   glanceStoreSection,
   httpBackendSection,
   importFilteringSection,
@@ -75,6 +76,7 @@ export interface GlanceConfig {
   oslo_policy: z.output<typeof osloPolicySection>;
   oslo_limit: z.output<typeof osloLimitSection>;
   import_filtering_opts: z.output<typeof importFilteringSection>;
+  glance_download_properties: z.output<typeof glanceDownloadPropertiesSection>;
 }
 
 const ENV_OVERRIDE = /^GLANCE_([A-Z0-9_]+?)__([A-Z0-9_]+)$/i;
@@ -293,6 +295,7 @@ export function validateConfig(
   const store = v.section('glance_store', glanceStoreSection, IGNORED_GLANCE_STORE);
   const policy = v.section('oslo_policy', osloPolicySection, IGNORED_OSLO_POLICY);
   const importFiltering = v.section('import_filtering_opts', importFilteringSection, []);
+  const glanceDownload = v.section('glance_download_properties', glanceDownloadPropertiesSection, []);
   const limit = v.section('oslo_limit', osloLimitSection, IGNORED_OSLO_LIMIT);
   const reserved = resolveReservedStores(v);
 
@@ -342,6 +345,7 @@ export function validateConfig(
     !store ||
     !policy ||
     !importFiltering ||
+    !glanceDownload ||
     !limit ||
     !reserved ||
     !connection
@@ -374,6 +378,7 @@ export function validateConfig(
     reserved_stores: reserved,
     oslo_policy: policy,
     import_filtering_opts: importFiltering,
+    glance_download_properties: glanceDownload,
     oslo_limit: limit,
   };
 }

@@ -29,6 +29,8 @@ export const defaultSection = z.object({
   // null: upstream's default, the number of CPUs capped at 8; resolved by the loader.
   workers: int({ min: 0 }),
   public_endpoint: optionalStr.default(null),
+  // This worker's own URL: recorded on images it stages, so other workers proxy their import to it.
+  worker_self_reference_url: optionalStr.default(null),
   image_size_cap: int({ min: 1, max: 9223372036854775808n }, 1099511627776),
   user_storage_quota: byteSize.default(0),
   show_image_direct_url: bool.default(false),
@@ -54,7 +56,19 @@ export const defaultSection = z.object({
   enforce_secure_rbac: bool.default(false),
   // Quotas through Keystone unified limits ([oslo_limit]); off, /v2/info/usage is empty and nothing is counted.
   use_keystone_limits: bool.default(false),
+  // The image cache (glance/image_cache/__init__.py). Upstream turns the cache API on whenever image_cache_dir is
+  // set; serving downloads from it also needs a caching [paste_deploy] flavor (its cache middleware).
   image_cache_dir: optionalStr.default(null),
+  image_cache_max_size: int({ min: 0 }, 10 * 1024 ** 3),
+  image_cache_stall_time: int({ min: 0 }, 86400),
+  // Both upstream drivers are accepted; either way the cache keeps its bookkeeping in files of its own.
+  image_cache_driver: z
+    .string()
+    .transform((d) => d.trim().toLowerCase())
+    .pipe(z.enum(['sqlite', 'xattr']))
+    .default('sqlite'),
+  // Glance 2023.1's periodic prefetcher interval; a queued image is fetched no sooner than this after queueing.
+  cache_prefetcher_interval: int({ min: 1 }, 300),
   allow_additional_image_properties: bool.default(true),
   // Quotas: a negative value means unlimited, as upstream.
   image_property_quota: int({}, 128),
@@ -174,6 +188,17 @@ export const osloPolicySection = z.object({
 });
 
 const portNumber = int({ min: 1, max: 65535 }).pipe(z.number({ message: 'must not be empty' }));
+
+// The property prefixes glance-download copies from the remote image (upstream's default list).
+export const glanceDownloadPropertiesSection = z.object({
+  extra_properties: list(z.string(), { quotes: true }).default([
+    'hw_',
+    'trait:',
+    'os_distro',
+    'os_secure_boot',
+    'os_type',
+  ]),
+});
 
 export const importFilteringSection = z.object({
   allowed_schemes: list(z.string(), { quotes: true }).default(['http', 'https']),

@@ -1,12 +1,16 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Policy } from '../auth/policy.js';
+import type { ImageCache } from '../cache/image-cache.js';
 import type { GlanceConfig } from '../config/index.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import type { MemberRepository } from '../db/member-repo.js';
 import type { MetadefRepository } from '../db/metadef-repo.js';
 import type { DomainConfig } from '../domain/types.js';
+import { StageHosts } from '../import/stage-host.js';
+import { StagingArea, stagingDirectory } from '../import/staging.js';
 import { ImageAccess } from '../routes/image-access.js';
+import { mountCacheApi } from '../routes/cache.js';
 import { mountImageActions } from '../routes/image-actions.js';
 import { mountImageData } from '../routes/image-data.js';
 import { mountImageMembers } from '../routes/image-members.js';
@@ -42,6 +46,8 @@ export interface AppDeps {
   healthcheckDisableFile: string | null;
   /** Keystone unified limits ([DEFAULT] use_keystone_limits); none when left out. */
   quotas?: Quotas;
+  /** The image cache ([DEFAULT] image_cache_dir); none when left out. */
+  cache?: ImageCache | null;
 }
 
 // Methods upstream's router knows; others on an unknown path are 501 rather than 404.
@@ -77,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
   const router = express.Router({ caseSensitive: true, strict: true });
   const secureRbac = config.DEFAULT.enforce_secure_rbac;
   const access = new ImageAccess({ images, members, policy, secureRbac });
+  const stageHosts = new StageHosts(config);
   mountSchemas(router, domain);
   mountInfo(router, config, policy, deps.quotas);
   mountImages(router, {
@@ -89,22 +96,27 @@ export function createApp(deps: AppDeps): Express {
     jsonLimit: deps.jsonBodyLimit,
     importMethods: config.DEFAULT.enabled_import_methods,
     quotas: deps.quotas,
+    cache: deps.cache ?? null,
+    staging: new StagingArea(stagingDirectory(config)),
+    stageHosts,
   });
-  mountImageActions(router, access, images);
+  mountImageActions(router, access, images, deps.cache ?? null);
   mountImageData(router, access, images, stores, {
     imageSizeCap: config.DEFAULT.image_size_cap,
     userStorageQuota: config.DEFAULT.user_storage_quota,
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
     quotas: deps.quotas,
+    cache: deps.cache ?? null,
   });
   mountImageTags(router, access, images, domain);
-  mountImportApi(router, access, { ...deps, jsonLimit: deps.jsonBodyLimit });
+  mountImportApi(router, access, { ...deps, jsonLimit: deps.jsonBodyLimit, stageHosts });
   mountImageMembers(router, access, members, {
     memberQuota: config.DEFAULT.image_member_quota,
     secureRbac,
     jsonLimit: deps.jsonBodyLimit,
   });
   mountMetadefs(router, { metadefs: deps.metadefs, policy, domain, jsonLimit: deps.jsonBodyLimit });
+  mountCacheApi(router, { access, policy, cache: deps.cache ?? null });
   app.use(router);
 
   app.use((req, _res, next) => next(new HttpError(IMPLEMENTED.has(req.method) ? 404 : 501)));

@@ -45,10 +45,12 @@ const STATUS: Record<number, { title: string; explanation: string }> = {
     title: 'Not Implemented',
     explanation: 'The server has either erred or is incapable of performing the requested operation.',
   },
+  502: { title: 'Bad Gateway', explanation: 'Bad gateway.' },
   503: {
     title: 'Service Unavailable',
     explanation: 'The server is currently unavailable. Please try again at a later time.',
   },
+  504: { title: 'Gateway Timeout', explanation: 'The gateway has timed out.' },
 };
 
 export function statusTitle(status: number): string {

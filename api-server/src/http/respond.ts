@@ -13,3 +13,10 @@ export function sendJson(res: Response, status: number, body: unknown, ensureAsc
 export function sendNoContent(res: Response): void {
   res.status(204).end();
 }
+
+/** 202 with an empty body, as upstream's serializers answer an accepted request. */
+export function sendAccepted(res: Response): void {
+  res.status(202);
+  res.setHeader('Content-Length', '0');
+  res.end();
+}

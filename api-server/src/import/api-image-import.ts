@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import type { TaskRecord } from '../db/task-repo.js';
 import type { ImageRecord } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
-import { StoreError } from '../store/errors.js';
 import { ingestImageData, type IngestResult } from '../store/ingest.js';
 import { FAILED_STORES, IMPORTING_STORES, mergeStoreList, STAGE_HOST } from './bookkeeping.js';
-import { FetchFailed } from './external-fetch.js';
-import { ImageGone, ImportAborted } from './import-repo.js';
-import { redactedUri } from './uri-filter.js';
+import { copyImageStep } from './copy-image.js';
+import { stagingDownload } from './download-step.js';
+import { glanceDownloadSteps } from './glance-download.js';
+import type { ImportFlowScope, Step } from './import-step.js';
 import { failureMessage, ImportFailed, importLimit, withProgress, type TaskContext } from './task-context.js';
 
 // The input import_image stores on its task (upstream's task_input).
@@ -22,21 +21,19 @@ const inputSchema = z.object({
 
 type ApiImportInput = z.output<typeof inputSchema>;
 
-/** One taskflow atom: its work, and what undoes it (also run when the work itself failed). */
-interface Step {
-  name: string;
-  execute(): Promise<void>;
-  revert?(failed: boolean): Promise<void>;
-}
-
 /**
- * upstream's api_image_import flow for glance-direct and web-download: take the image (importing, store
- * bookkeeping), download into staging (web-download), copy staged data into each store, drop the staged copy,
- * check the image went active, then complete the task and release the import lock. On failure, every step
- * that ran is reverted in reverse order, as taskflow's AlwaysRevert does, and the task fails. The image is
- * left as upstream leaves it.
+ * upstream's api_image_import flow for glance-direct, web-download and copy-image: take the image (importing,
+ * store bookkeeping), download into staging (web-download) or copy the data from a store holding it into
+ * staging (copy-image, which leaves the active image active), copy staged data into each store, drop the
+ * staged copy, check the image is active, then complete the task and release the import lock. On failure,
+ * every step that ran is reverted in reverse order, as taskflow's AlwaysRevert does, and the task fails. The
+ * image is left as upstream leaves it.
  */
-export async function runApiImageImport(task: TaskRecord, ctx: TaskContext): Promise<void> {
+export async function runApiImageImport(
+  task: TaskRecord,
+  ctx: TaskContext,
+  authToken: string | null = null,
+): Promise<void> {
   const parsed = inputSchema.safeParse(task.input);
   if (!parsed.success) {
     await ctx.tasks.finish(
@@ -47,20 +44,22 @@ export async function runApiImageImport(task: TaskRecord, ctx: TaskContext): Pro
     return;
   }
   if (!(await ctx.tasks.beginProcessing(task.id))) return;
-  const flow = new ApiImportFlow(task, parsed.data, ctx);
+  const flow = new ApiImportFlow(task, parsed.data, ctx, authToken);
   await flow.run();
 }
 
-class ApiImportFlow {
-  private readonly imageId: string;
+class ApiImportFlow implements ImportFlowScope {
+  readonly imageId: string;
   private readonly method: string;
-  private readonly stores: Array<string | null>;
+  readonly stores: Array<string | null>;
   private readonly log: TaskContext['log'];
 
   constructor(
-    private readonly task: TaskRecord,
+    readonly task: TaskRecord,
     private readonly input: ApiImportInput,
-    private readonly ctx: TaskContext,
+    readonly ctx: TaskContext,
+    // The requester's token, for glance-download's requests on their behalf; kept in memory only.
+    private readonly authToken: string | null,
   ) {
     this.imageId = input.image_id;
     this.method = input.import_req.method.name;
@@ -68,7 +67,7 @@ class ApiImportFlow {
     this.log = ctx.log.child({ taskId: task.id, imageId: this.imageId, method: this.method });
   }
 
-  private change(decide: Parameters<TaskContext['imports']['change']>[2]): Promise<ImageRecord> {
+  change(decide: Parameters<TaskContext['imports']['change']>[2]): Promise<ImageRecord> {
     return this.ctx.imports.change(this.imageId, this.task.id, decide);
   }
 
@@ -76,7 +75,7 @@ class ApiImportFlow {
     try {
       // get_flow marks the image before any atom runs; failing here there is nothing to revert.
       await this.change((image) => ({
-        status: 'importing',
+        ...(this.method === 'copy-image' ? {} : { status: 'importing' as const }),
         setProperties: {
           [IMPORTING_STORES]: mergeStoreList(image.properties[IMPORTING_STORES], this.stores),
           [FAILED_STORES]: mergeStoreList(image.properties[FAILED_STORES], this.stores, true),
@@ -116,9 +115,14 @@ class ApiImportFlow {
       },
     ];
     if (this.method === 'web-download') steps.push(this.webDownload());
+    if (this.method === 'glance-download') steps.push(...this.glanceDownload());
+    if (this.method === 'copy-image') steps.push(copyImageStep(this));
     const mustSucceed = this.input.import_req.all_stores_must_succeed ?? true;
+    // A copy never activates the image: it already is active.
+    const copying = this.method === 'copy-image';
     this.stores.forEach((store, i) => {
-      steps.push(this.importToStore(store, mustSucceed, !mustSucceed || i === this.stores.length - 1));
+      const setActive = !copying && (!mustSucceed || i === this.stores.length - 1);
+      steps.push(this.importToStore(store, mustSucceed, setActive));
     });
     steps.push(
       {
@@ -132,7 +136,7 @@ class ApiImportFlow {
           if (image?.status !== 'active') throw new ImportFailed('None of the uploads finished!');
         },
         revert: async () => {
-          await this.change(() => ({ status: 'queued' }));
+          if (this.method !== 'copy-image') await this.change(() => ({ status: 'queued' }));
         },
       },
       {
@@ -149,45 +153,24 @@ class ApiImportFlow {
 
   /** _WebDownload: the URI's data into staging, checked against the Content-Length the server announced. */
   private webDownload(): Step {
-    let staged = false;
-    return {
-      name: 'WebDownload',
-      execute: async () => {
-        const uri = this.input.import_req.method.uri;
-        if (typeof uri !== 'string') throw new ImportFailed('No URI to download the image data from');
-        const data = await this.ctx.openExternal(uri);
-        const limit = await importLimit(this.ctx, this.task.owner, this.imageId);
-        // Progress on the task keeps the import lock fresh however long the download takes.
-        const body = withProgress(data.body, this.ctx, this.task);
-        const stored = await this.ctx.staging.write(this.imageId, body, limit).catch((err: unknown) => {
-          // Limits and store failures say what they are; anything else broke the download itself.
-          if (err instanceof HttpError || err instanceof StoreError || err instanceof ImportAborted)
-            throw err;
-          throw new FetchFailed(`Could not download ${redactedUri(uri)}: ${(err as Error).message}`, {
-            cause: err,
-          });
-        });
-        staged = true;
-        if (data.contentLength !== null && stored.size !== data.contentLength) {
-          throw new ImportFailed(
-            `Task ${this.task.id} failed because downloaded data size ${stored.size} is different from ` +
-              `expected ${data.contentLength}`,
-          );
-        }
-      },
-      revert: async () => {
-        await this.change((image) => ({
-          status: 'queued',
-          setProperties: {
-            [IMPORTING_STORES]: mergeStoreList(image.properties[IMPORTING_STORES], this.stores, true),
-            [FAILED_STORES]: mergeStoreList(image.properties[FAILED_STORES], this.stores),
-          },
-        })).catch((err: unknown) => {
-          if (!(err instanceof ImageGone || err instanceof ImportAborted)) throw err;
-        });
-        if (staged) await this.ctx.staging.remove(this.imageId);
-      },
+    return stagingDownload(this, 'WebDownload', async () => {
+      const uri = this.input.import_req.method.uri;
+      if (typeof uri !== 'string') throw new ImportFailed('No URI to download the image data from');
+      const data = await this.ctx.openExternal(uri);
+      return { data, expectedSize: data.contentLength, source: uri };
+    });
+  }
+
+  /** glance-download's parameters as import_image recorded them (it checked the image id is a UUID). */
+  private glanceDownload(): Step[] {
+    const method = this.input.import_req.method;
+    const text = (value: unknown): string => (typeof value === 'string' ? value : String(value));
+    const params = {
+      region: text(method.glance_region),
+      imageId: text(method.glance_image_id),
+      serviceInterface: text(method.glance_service_interface ?? 'public'),
     };
+    return glanceDownloadSteps(this, params, this.authToken);
   }
 
   /** _ImportToStore: the staged data through the upload pipeline into the store, then onto the image. */
@@ -221,6 +204,16 @@ class ApiImportFlow {
               : {}),
           },
         }));
+        // remove_location_for_store pops the location, which deletes its data; failing that only warns.
+        if (location !== null) {
+          const entry = this.ctx.stores.forLocation({
+            url: location,
+            metadata: store === null ? {} : { store },
+          });
+          await entry?.store.delete(location).catch((err: unknown) => {
+            this.log.warn({ err, store }, 'could not delete the data of a reverted import');
+          });
+        }
       },
     };
   }
@@ -240,9 +233,19 @@ class ApiImportFlow {
     );
     try {
       await this.change((current) => {
-        // _verify_uploaded_data: the size recorded when the data was staged must still hold.
-        if (current.size !== null && current.size !== result.size) {
-          throw new ImportFailed('size of uploaded data is different from current value set on the image.');
+        // _verify_uploaded_data: what the image already records (the staged size; a copy's size and hashes)
+        // must still hold.
+        const recorded: Array<[string, string | number | null, string | number]> = [
+          ['size', current.size, result.size],
+          ['os_hash_value', current.os_hash_value, result.osHashValue],
+          ['checksum', current.checksum, result.md5],
+        ];
+        for (const [attribute, expected, actual] of recorded) {
+          if (expected !== null && expected !== actual) {
+            throw new ImportFailed(
+              `${attribute} of uploaded data is different from current value set on the image.`,
+            );
+          }
         }
         return {
           data: {

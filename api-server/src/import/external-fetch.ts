@@ -14,6 +14,11 @@ export interface FetchOptions {
   resolve: Resolve;
   /** A stalled connection (no bytes either way) fails after this long. */
   idleTimeoutMs: number;
+  /**
+   * Sent with the request, and with redirects that stay on the same origin: unlike urllib, which sends them
+   * anywhere, a user's token never goes to a host the user did not name.
+   */
+  headers?: Record<string, string>;
 }
 
 export interface ExternalData {
@@ -34,13 +39,17 @@ function pinnedLookup(dest: Destination): LookupFunction {
   };
 }
 
-function get(dest: Destination, idleTimeoutMs: number): Promise<IncomingMessage> {
+function get(
+  dest: Destination,
+  idleTimeoutMs: number,
+  extra: Record<string, string>,
+): Promise<IncomingMessage> {
   const options: RequestOptions = {
     method: 'GET',
     lookup: pinnedLookup(dest),
     // A fresh connection per request: a pooled socket could be one opened to another address.
     agent: false,
-    headers: { 'User-Agent': 'glance-api', Accept: '*/*', 'Accept-Encoding': 'identity' },
+    headers: { 'User-Agent': 'glance-api', Accept: '*/*', 'Accept-Encoding': 'identity', ...extra },
     timeout: idleTimeoutMs,
   };
   const send = dest.scheme === 'https' ? httpsRequest : httpRequest;
@@ -72,12 +81,15 @@ export async function openExternal(uri: string, opts: FetchOptions): Promise<Ext
         { cause: err },
       );
     }
-    const res = await get(dest, opts.idleTimeoutMs).catch((err: unknown) => {
-      if (err instanceof FetchFailed) throw err;
-      throw new FetchFailed(`Could not fetch ${redactedUri(current)}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    });
+    const sameOrigin = dest.url.origin === new URL(uri).origin;
+    const res = await get(dest, opts.idleTimeoutMs, sameOrigin ? (opts.headers ?? {}) : {}).catch(
+      (err: unknown) => {
+        if (err instanceof FetchFailed) throw err;
+        throw new FetchFailed(`Could not fetch ${redactedUri(current)}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      },
+    );
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
     if (REDIRECTS.has(status) && location !== undefined) {

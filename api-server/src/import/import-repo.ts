@@ -29,6 +29,8 @@ export interface ImportedData {
 export interface ImportChange {
   status?: ImageStatus;
   size?: number;
+  diskFormat?: string | null;
+  containerFormat?: string | null;
   data?: ImportedData;
   /** Soft-deletes these location rows; the image loses its checksum, hashes and size when none is left. */
   removeLocations?: number[];
@@ -153,6 +155,8 @@ export class ImportRepository {
       }
     }
     if (change.size !== undefined) set('size', change.size);
+    if (change.diskFormat !== undefined) set('disk_format', change.diskFormat);
+    if (change.containerFormat !== undefined) set('container_format', change.containerFormat);
     const data = change.data;
     if (data) {
       set('size', data.size);

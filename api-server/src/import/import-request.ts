@@ -58,14 +58,15 @@ export function parseImportRequest(body: unknown, enabled: readonly ImportMethod
 }
 
 /**
- * get_stores_from_request: the stores to import into under enabled_backends (all of them, the body's
- * `stores`, the x-image-meta-store header, or the default backend), each checked to exist.
+ * get_stores_from_request: the stores to import into under enabled_backends (all of them but the read-only
+ * ones, the body's `stores`, the x-image-meta-store header, or the default backend), each checked to exist.
  */
 export function requestedStores(
   request: ImportRequest,
   headers: IncomingHttpHeaders,
   backends: readonly string[],
   defaultBackend: string,
+  readOnly: readonly string[] = [],
 ): string[] {
   const header = headers['x-image-meta-store'];
   let stores: string[];
@@ -73,7 +74,8 @@ export function requestedStores(
     if (request.stores !== undefined || header !== undefined) {
       throw bad("All_stores parameter can't be used with x-image-meta-store header or stores parameter");
     }
-    stores = [...backends];
+    // _get_available_stores: an http store can never be written, so "all" leaves it out.
+    stores = backends.filter((b) => !readOnly.includes(b));
   } else if (request.stores !== undefined) {
     if (header !== undefined)
       throw bad("Stores parameter and x-image-meta-store header can't be both specified");

@@ -11,6 +11,7 @@ import { resolveDestination, resolveWithDns } from './destination.js';
 import { openExternal } from './external-fetch.js';
 import { ImportRepository } from './import-repo.js';
 import { runLegacyImport } from './legacy-import.js';
+import { CatalogUnavailable, fetchServiceCatalog } from './service-catalog.js';
 import { StagingArea, stagingDirectory } from './staging.js';
 import type { TaskContext } from './task-context.js';
 import { TaskRunner } from './task-runner.js';
@@ -31,6 +32,8 @@ const TASK_TIME_TO_LIVE_HOURS = 48;
 // urllib waits forever on a silent server; here a download that moves no byte for this long fails instead,
 // well before its import lock (renewed by progress) could be taken over.
 const DOWNLOAD_IDLE_TIMEOUT_MS = 5 * 60_000;
+// keystoneauth's default would wait forever; Keystone answers a catalog read in milliseconds.
+const CATALOG_TIMEOUT_MS = 30_000;
 
 /**
  * Image import and tasks for one server process: the task and image-lock repositories (on a pool of their
@@ -60,8 +63,9 @@ export class ImportService {
       staging: this.staging,
       stores: deps.stores,
       domain: deps.domain,
-      openExternal: (uri) =>
+      openExternal: (uri, headers) =>
         openExternal(uri, {
+          headers,
           filtering: this.filtering,
           resolve: resolveWithDns,
           idleTimeoutMs: DOWNLOAD_IDLE_TIMEOUT_MS,
@@ -69,6 +73,20 @@ export class ImportService {
       imageSizeCap: config.DEFAULT.image_size_cap,
       userStorageQuota: config.DEFAULT.user_storage_quota,
       hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+      serviceCatalog: (token) => {
+        const { auth_url: authUrl, www_authenticate_uri: publicUrl } = config.keystone_authtoken;
+        const identityUrl = authUrl ?? publicUrl;
+        if (identityUrl === null) {
+          return Promise.reject(
+            new CatalogUnavailable('No identity service is configured ([keystone_authtoken])'),
+          );
+        }
+        return fetchServiceCatalog(identityUrl, token, {
+          fetch: globalThis.fetch,
+          timeoutMs: CATALOG_TIMEOUT_MS,
+        });
+      },
+      glanceDownloadProperties: config.glance_download_properties.extra_properties,
       taskTimeToLiveHours: TASK_TIME_TO_LIVE_HOURS,
       log,
     };
@@ -118,10 +136,16 @@ export class ImportService {
     });
   }
 
-  /** Runs a freshly created task in this process, after the response that created it. */
-  start(task: TaskRecord): void {
-    const run = task.type === 'import' ? runLegacyImport : runApiImageImport;
-    this.#runner.spawn(task.id, () => run(task, this.#context));
+  /**
+   * Runs a freshly created task in this process, after the response that created it. `authToken` is the
+   * requester's, for a glance-download's requests on their behalf.
+   */
+  start(task: TaskRecord, authToken: string | null = null): void {
+    this.#runner.spawn(task.id, () =>
+      task.type === 'import'
+        ? runLegacyImport(task, this.#context)
+        : runApiImageImport(task, this.#context, authToken),
+    );
   }
 
   /** upstream's start-up cleaning of the staging area; failures are only logged. */

@@ -10,6 +10,7 @@ import { IMAGE_TOO_LARGE } from '../store/limit.js';
 import type { StoreRegistry } from '../store/registry.js';
 import { FetchFailed, type ExternalData } from './external-fetch.js';
 import { ImageGone, ImportAborted, type ImportRepository } from './import-repo.js';
+import { CatalogUnavailable, type ServiceCatalog } from './service-catalog.js';
 import type { StagingArea } from './staging.js';
 
 /** A task step failed for a reason the task's owner should read in its message. */
@@ -26,7 +27,12 @@ export interface TaskContext {
   /** Where data goes: the default store, or (multistore) the backends an import names. */
   stores: StoreRegistry;
   domain: DomainConfig;
-  openExternal(uri: string): Promise<ExternalData>;
+  /** Opens an http(s) URI that [import_filtering_opts] allows, sending `headers`. */
+  openExternal(uri: string, headers?: Record<string, string>): Promise<ExternalData>;
+  /** The service catalog of a user's token (glance-download finds the remote image service there). */
+  serviceCatalog(token: string): Promise<ServiceCatalog>;
+  /** [glance_download_properties] extra_properties: the property prefixes glance-download copies. */
+  glanceDownloadProperties: readonly string[];
   imageSizeCap: number;
   /** [DEFAULT] user_storage_quota in bytes; 0 means none. */
   userStorageQuota: number;
@@ -45,6 +51,7 @@ export function failureMessage(err: unknown): string {
   if (
     err instanceof ImportFailed ||
     err instanceof FetchFailed ||
+    err instanceof CatalogUnavailable ||
     err instanceof ImageGone ||
     err instanceof StoreError
   ) {

@@ -1,4 +1,5 @@
 import type { Router } from 'express';
+import type { ImageCache } from '../cache/image-cache.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import { deactivatedStatus, reactivatedStatus } from '../domain/status.js';
 import type { ImageRecord, ImageStatus } from '../domain/types.js';
@@ -9,7 +10,12 @@ import { param, route, type MethodSpec } from '../http/routing.js';
 import type { ImageAccess } from './image-access.js';
 
 /** POST /v2/images/{id}/actions/deactivate and …/reactivate (upstream's image_actions.py). */
-export function mountImageActions(router: Router, access: ImageAccess, images: ImageRepository): void {
+export function mountImageActions(
+  router: Router,
+  access: ImageAccess,
+  images: ImageRepository,
+  cache: ImageCache | null = null,
+): void {
   const action = (
     policyAction: 'deactivate' | 'reactivate',
     from: ImageStatus,
@@ -25,6 +31,8 @@ export function mountImageActions(router: Router, access: ImageAccess, images: I
       if (status !== null && !(await images.transition(found.image.id, from, status))) {
         throw new HttpError(409, `Image status transition from ${from} to ${status} is not allowed`);
       }
+      // A deactivated image's data must not be served, so its cached copy goes.
+      if (status === 'deactivated') await cache?.forget(found.image.id);
       sendNoContent(res);
     },
   });

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Request, Response, Router } from 'express';
 import type { RequestContext } from '../auth/context.js';
+import type { ImageCache } from '../cache/image-cache.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import { checkStatusTransition } from '../domain/status.js';
 import { HttpError } from '../http/errors.js';
@@ -14,6 +15,7 @@ import { StoreError } from '../store/errors.js';
 import { ingestImageData, type IngestResult } from '../store/ingest.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
 import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
+import { readLocations } from '../store/read-locations.js';
 import type { StoreEntry, StoreRegistry } from '../store/registry.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';
 
@@ -26,6 +28,8 @@ export interface DataRouteOptions {
   hashingAlgorithm: string;
   /** Keystone unified limits (image_size_total, image_count_uploading); none by default. */
   quotas?: Quotas;
+  /** The image cache, when it serves downloads (upstream's cache middleware). */
+  cache?: ImageCache | null;
 }
 
 // The request body is left unread: the client must not send it on this connection.
@@ -241,28 +245,27 @@ export function mountImageData(
     const first = locations[0]!;
     const size = image.size ?? (await (stores.forLocation(first) ?? stores.default).store.size(first.url));
     const span = requestedSpan(req.headers, size);
-    let data: NodeJS.ReadableStream | null = null;
-    let failure: unknown = null;
-    // Like upstream, every location is tried in order until one yields the data.
-    for (const loc of locations) {
+    const { log } = requestLocals(res);
+    const cache = opts.cache?.servesDownloads ? opts.cache : null;
+    // A hit is sent exactly as a store read would be, Range included; only a miss of the whole image fills.
+    const cached = cache ? await cache.read(image, span ?? undefined) : null;
+    let data: NodeJS.ReadableStream;
+    if (cached !== null) {
+      // Counted as the hit is served, so that a client that has the bytes sees its hit in the listing.
+      await cache?.recordHit(image.id);
+      data = cached;
+    } else {
       try {
-        const entry = stores.forLocation(loc);
-        if (!entry) throw new StoreError('not-found', `Unknown scheme '${loc.url.split(':')[0] ?? ''}'`);
-        data = await entry.store.get(loc.url, span ?? undefined);
-        break;
+        data = await readLocations(stores, locations, span ?? undefined);
       } catch (err) {
-        failure = err;
+        if (err instanceof StoreError && err.kind === 'not-found') {
+          sendNoContent(res);
+          return;
+        }
+        if (err instanceof StoreError && err.kind === 'unavailable') throw new HttpError(503, err.message);
+        throw err;
       }
-    }
-    if (data === null) {
-      if (failure instanceof StoreError && failure.kind === 'not-found') {
-        sendNoContent(res);
-        return;
-      }
-      if (failure instanceof StoreError && failure.kind === 'unavailable') {
-        throw new HttpError(503, failure.message);
-      }
-      throw failure;
+      if (cache && span === null) data = await cache.fill(image, data, log);
     }
     res.status(span ? 206 : 200);
     res.setHeader('Content-Type', 'application/octet-stream');
@@ -272,7 +275,7 @@ export function mountImageData(
     try {
       await sendBody(res, data);
     } catch (err) {
-      requestLocals(res).log.warn({ imageId: image.id, err }, 'image download interrupted');
+      log.warn({ imageId: image.id, err }, 'image download interrupted');
       res.destroy();
     }
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import type { RequestContext } from '../auth/context.js';
+import type { ImageCache } from '../cache/image-cache.js';
 import type { Policy, PolicyTarget } from '../auth/policy.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import { parseCreateBody, type CreateTarget } from '../domain/create.js';
@@ -14,6 +15,8 @@ import { readJson, requireJson } from '../http/json-body.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { sendJson, sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
+import { StageHostUnavailable, type StageHosts } from '../import/stage-host.js';
+import type { StagingArea } from '../import/staging.js';
 import type { ImportFiltering } from '../import/uri-filter.js';
 import { StoreError } from '../store/errors.js';
 import { StoreConflictError } from '../store/rbd-errors.js';
@@ -35,6 +38,11 @@ export interface ImagesRouteDeps {
   importMethods: string[];
   /** Keystone unified limits (image_count_total); none by default. */
   quotas?: Quotas;
+  /** The image cache, which drops a deleted image's data. */
+  cache?: ImageCache | null;
+  /** Where staged data lives: here (removed with the image), or on the worker a delete is proxied to. */
+  staging: StagingArea;
+  stageHosts: StageHosts;
 }
 
 function baseUrl(req: Request): string {
@@ -178,7 +186,27 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
     const notFound = (id: string): string => `Failed to find image ${id} to delete`;
     const found = await access.find(ctx, param(req, 'imageId'), notFound);
     access.enforceMutation(ctx, 'delete_image', found);
+    const stageHost = deps.stageHosts.holderOf(found.image);
+    if (stageHost !== null) {
+      // The worker holding the staged data deletes the image, so its residue goes too. If it cannot be
+      // reached, the image is deleted here all the same (leaving the residue), as upstream does.
+      try {
+        const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+        const remoteId = await deps.stageHosts.proxy(
+          stageHost,
+          { method: 'DELETE', path, authToken: ctx.authToken },
+          log,
+        );
+        if (remoteId !== null) res.setHeader('x-openstack-request-id', remoteId);
+        sendNoContent(res);
+        return;
+      } catch (err) {
+        if (!(err instanceof StageHostUnavailable)) throw err;
+        if ((await images.get(found.image.id)) === null) throw new HttpError(404, notFound(found.image.id));
+      }
+    }
     deletedStatus(found.image, false);
+    await deps.staging.remove(found.image.id);
     // Upstream removes the data first: when a store refuses (a clone of an rbd snapshot), the image stays.
     for (const loc of found.image.locations.filter((l) => l.status === 'active')) {
       try {
@@ -196,6 +224,7 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
     }
     const locations = await images.softDelete(found.image.id);
     if (locations === null) throw new HttpError(404, notFound(found.image.id));
+    await deps.cache?.forget(found.image.id);
     log.info({ imageId: found.image.id }, 'image deleted');
     sendNoContent(res);
   };

@@ -13,7 +13,8 @@ import { requireJson } from '../http/json-body.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
-import { IMPORT_LOCK } from '../import/bookkeeping.js';
+import { IMPORT_LOCK, STAGE_HOST } from '../import/bookkeeping.js';
+import { copyTargets } from '../import/copy-image.js';
 import { ImageGone, type ImportRepository } from '../import/import-repo.js';
 import {
   parseImportRequest,
@@ -22,6 +23,7 @@ import {
   type ImportRequest,
 } from '../import/import-request.js';
 import { ImportService } from '../import/import-service.js';
+import type { StageHosts } from '../import/stage-host.js';
 import { UriRefused } from '../import/uri-filter.js';
 import { StoreError } from '../store/errors.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
@@ -39,6 +41,8 @@ export interface ImportRouteDeps {
   jsonLimit: number;
   /** Keystone unified limits (image_stage_total, image_count_uploading, image_size_total); none by default. */
   quotas?: Quotas;
+  /** Distributed import: this worker's URL, and the proxy to the worker holding an image's staged data. */
+  stageHosts: StageHosts;
 }
 
 export interface ImportApiDeps {
@@ -50,6 +54,7 @@ export interface ImportApiDeps {
   logger: Logger;
   jsonLimit: number;
   quotas?: Quotas;
+  stageHosts: StageHosts;
 }
 
 /**
@@ -66,6 +71,7 @@ export function mountImportApi(router: Router, access: ImageAccess, deps: Import
     config: deps.config,
     jsonLimit: deps.jsonLimit,
     quotas: deps.quotas ?? NO_QUOTAS,
+    stageHosts: deps.stageHosts,
   });
   mountTasks(router, {
     access,
@@ -114,6 +120,8 @@ function checkGlanceDownload(request: ImportRequest): void {
   if (typeof remote !== 'string' || !UUID.test(remote.replace(/^urn:uuid:/i, '').replace(/[{}]/g, ''))) {
     throw new HttpError(400, `Remote image id does not look like a UUID: ${String(remote)}`);
   }
+  // Recorded in the task's import_req, as upstream completes the body.
+  if (!Object.hasOwn(method, 'glance_service_interface')) method.glance_service_interface = 'public';
 }
 
 /** The stores an import writes to: [null] (the one store) without enabled_backends, else named backends. */
@@ -126,29 +134,26 @@ function importStores(req: Request, request: ImportRequest, config: GlanceConfig
     req.headers,
     backends.map((b) => b.name),
     defaultBackend,
+    backends.filter((b) => b.type === 'http').map((b) => b.name),
   );
 }
 
 /** Methods this server recognises but cannot run here: refused with the reason. */
 function unavailableMethod(method: ImportMethod, config: GlanceConfig): HttpError | null {
-  if (method === 'copy-image') {
+  if (method === 'copy-image' && !config.DEFAULT.enabled_backends) {
     return new HttpError(
       400,
-      config.DEFAULT.enabled_backends
-        ? "Import method 'copy-image' is not supported by this server: it keeps image data in the default " +
-            'store only.'
-        : "Import method 'copy-image' is not available at this site: it copies image data between stores, " +
-            'and [DEFAULT] enabled_backends configures none.',
-    );
-  }
-  if (method === 'glance-download') {
-    return new HttpError(
-      400,
-      "Import method 'glance-download' is not supported by this server: it cannot fetch images from " +
-        "another region's image service.",
+      "Import method 'copy-image' is not available at this site: it copies image data between stores, " +
+        'and [DEFAULT] enabled_backends configures none.',
     );
   }
   return null;
+}
+
+function accepted(res: Response): void {
+  res.status(202);
+  res.setHeader('Content-Length', '0');
+  res.end();
 }
 
 // The request body is left unread: the client must not send it on this connection.
@@ -156,7 +161,7 @@ const closing = (err: HttpError) => new HttpError(err.status, err.explanation, {
 
 /** PUT /v2/images/{id}/stage and POST /v2/images/{id}/import (upstream's image_data.stage and import_image). */
 function mountImport(router: Router, deps: ImportRouteDeps): void {
-  const { access, images, service, config } = deps;
+  const { access, images, service, config, stageHosts } = deps;
   const imports: ImportRepository = service.imports;
   const methods = config.DEFAULT.enabled_import_methods;
   const quotas = deps.quotas ?? NO_QUOTAS;
@@ -227,7 +232,9 @@ function mountImport(router: Router, deps: ImportRouteDeps): void {
             `Image status transition from ${current.status} to uploading is not allowed`,
           );
         }
-        return { size };
+        // Other workers send the import of this image here, where its data is.
+        const selfUrl = stageHosts.selfUrl;
+        return { size, ...(selfUrl ? { setProperties: { [STAGE_HOST]: selfUrl } } : {}) };
       });
     } catch (err) {
       if (!(err instanceof ImageGone)) throw err;
@@ -262,12 +269,37 @@ function mountImport(router: Router, deps: ImportRouteDeps): void {
       if (broken === null) throw new HttpError(409, 'Image has active task');
       stale = broken.holder;
     }
-    const stores = importStores(req, request, config);
+    let stores = importStores(req, request, config);
+    if (request.method === 'copy-image') {
+      stores = copyTargets(
+        image,
+        stores.filter((s): s is string => s !== null),
+        request.allStores,
+      );
+      if (stores.length === 0) {
+        log.info({ imageId: image.id }, 'copy-image: the image is already in every store');
+        accepted(res);
+        return;
+      }
+    }
     if (!request.allStoresMustSucceed && !config.DEFAULT.enabled_backends) {
       throw new HttpError(
         400,
         `All_stores_must_succeed can only be set with enabled_backends ${typeof request.uri === 'string' ? request.uri : 'None'}`,
       );
+    }
+    // The data is staged on another worker: that one imports it, as if the user had asked it.
+    const stageHost = request.method === 'glance-direct' ? stageHosts.holderOf(image) : null;
+    if (stageHost !== null) {
+      const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+      const remoteId = await stageHosts.proxy(
+        stageHost,
+        { method: 'POST', path, authToken: ctx.authToken, body: request.body },
+        log,
+      );
+      if (remoteId !== null) res.setHeader('x-openstack-request-id', remoteId);
+      accepted(res);
+      return;
     }
     if (request.method === 'web-download') {
       const uri = typeof request.uri === 'string' ? request.uri : '';
@@ -296,11 +328,9 @@ function mountImport(router: Router, deps: ImportRouteDeps): void {
       );
     }
     if (stale) await service.cleanupStaleProgress(image.id, task.id, stale);
-    service.start(task);
+    service.start(task, ctx.authToken);
     log.info({ imageId: image.id, taskId: task.id, method: request.method }, 'image import accepted');
-    res.status(202);
-    res.setHeader('Content-Length', '0');
-    res.end();
+    accepted(res);
   };
 
   route(router, '/v2/images/:imageId/stage', 'PUT', { PUT: { handler: stage } });

@@ -1,12 +1,19 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, open as openFd } from 'node:fs';
 import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { withFileRange } from './file-range.js';
 import { StoreError, storageFull, storageWriteDenied, storeDuplicate, storeNotFound } from './errors.js';
 import type { ByteRange, Store, StoredObject } from './store.js';
 
 const SCHEMES = ['file://', 'filesystem://'];
+
+// A write stream over a plain descriptor uses fs's callback writes; over a FileHandle it uses the promise API,
+// which cost ~1 s more CPU per GiB of 64 KiB writes (one promise and request object per write).
+const openDescriptor = promisify(openFd);
+// Writes queued while one is in flight go out together in one writev; 1 MiB lets ~16 socket reads gather.
+const WRITE_HIGH_WATER_MARK = 1024 * 1024;
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
@@ -33,12 +40,13 @@ export class FileStore implements Store {
     const filePath = this.#datadir.endsWith('/') ? this.#datadir + imageId : `${this.#datadir}/${imageId}`;
     await mkdir(this.#datadir, { recursive: true });
     // 'wx' makes refusing an existing file atomic; upstream's exists-then-open leaves a race between two uploads.
-    const handle = await open(filePath, 'wx').catch((err: unknown) => {
+    const fd = await openDescriptor(filePath, 'wx').catch((err: unknown) => {
       if (errno(err) === 'EEXIST') throw storeDuplicate(filePath);
       if (errno(err) === 'EACCES') throw storageWriteDenied(err);
       throw err;
     });
-    const file = createWriteStream(filePath, { fd: handle });
+    // The stream owns the descriptor from here: it closes it when it finishes or is destroyed.
+    const file = createWriteStream(filePath, { fd, highWaterMark: WRITE_HIGH_WATER_MARK });
     try {
       await pipeline(data, file);
     } catch (err) {

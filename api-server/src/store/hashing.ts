@@ -16,16 +16,17 @@ export interface HashingStream extends NodeJS.ReadWriteStream {
   result(): HashResult;
 }
 
-// With a CPU to spare, md5 runs on this thread and the os_hash digest on the process's hashing thread
-// (hash-thread.ts), so an upload is bounded by the slower digest instead of their sum (md5 604 MiB/s, sha512
-// 502, both on one thread 274 on this project's machine). On 2 CPUs the bench measured the opposite: the client,
-// this thread and the hashing thread then share two cores, and uploads ran at 161 MiB/s against 195 inline.
-const OFFLOAD_BY_DEFAULT = availableParallelism() > 2;
+// With a second CPU, one digest runs on the process's hashing thread (hash-thread.ts), so an upload is bounded by
+// the slower digest instead of their sum. md5 is the one sent there: OpenSSL has no hardware path for it and it is
+// the slower of the two here (md5 665 MB/s, sha512 752, sha256 with SHA-NI faster still), and this thread also
+// receives the socket and feeds the store. An earlier measurement found the offload slower on 2 CPUs; that was
+// while the file store wrote through a FileHandle, which cost ~1 CPU-s per GiB more (file-store.ts).
+const OFFLOAD_BY_DEFAULT = availableParallelism() > 1;
 
 class Hasher extends Transform implements HashingStream {
-  readonly #md5: Hash = createHash('md5');
-  readonly #osHash: Hash | null;
-  readonly #threaded: ThreadedDigest | null;
+  readonly #md5: Hash | null;
+  readonly #threadedMd5: ThreadedDigest | null;
+  readonly #osHash: Hash;
   readonly #osHashAlgo: string;
   #size = 0;
   #result: HashResult | null = null;
@@ -33,40 +34,49 @@ class Hasher extends Transform implements HashingStream {
   constructor(osHashAlgo: string, nodeName: string, offload: boolean) {
     super();
     this.#osHashAlgo = osHashAlgo;
-    this.#threaded = offload ? new ThreadedDigest(nodeName) : null;
-    this.#osHash = offload ? null : createHash(nodeName);
+    this.#threadedMd5 = offload ? new ThreadedDigest('md5') : null;
+    this.#md5 = offload ? null : createHash('md5');
+    this.#osHash = createHash(nodeName);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#md5.update(chunk);
     this.#size += chunk.length;
-    if (this.#threaded === null) {
-      this.#osHash?.update(chunk);
+    if (this.#threadedMd5 === null) {
+      this.#md5?.update(chunk);
+      this.#osHash.update(chunk);
       callback(null, chunk);
       return;
     }
-    this.#threaded.update(chunk, (err) => (err ? callback(err) : callback(null, chunk)));
+    // The copy for the thread is made first, so the thread hashes while this one does.
+    this.#threadedMd5.update(chunk, (err) => {
+      if (err) {
+        callback(err);
+        return;
+      }
+      this.#osHash.update(chunk);
+      callback(null, chunk);
+    });
   }
 
   override _flush(callback: TransformCallback): void {
-    const finish = (osHashValue: string): void => {
+    const finish = (md5: string): void => {
       this.#result = {
-        md5: this.#md5.digest('hex'),
+        md5,
         osHashAlgo: this.#osHashAlgo,
-        osHashValue,
+        osHashValue: this.#osHash.digest('hex'),
         size: this.#size,
       };
       callback();
     };
-    if (this.#threaded === null) {
-      finish(this.#osHash?.digest('hex') ?? '');
+    if (this.#threadedMd5 === null) {
+      finish(this.#md5?.digest('hex') ?? '');
       return;
     }
-    this.#threaded.digest((err, hex) => (err ? callback(err) : finish(hex ?? '')));
+    this.#threadedMd5.digest((err, hex) => (err ? callback(err) : finish(hex ?? '')));
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.#result === null) this.#threaded?.abort();
+    if (this.#result === null) this.#threadedMd5?.abort();
     callback(err);
   }
 
@@ -79,7 +89,7 @@ class Hasher extends Transform implements HashingStream {
 /**
  * A pass-through computing upstream's `checksum` (md5), `os_hash_value` with `algo` (glance's
  * `hashing_algorithm`, hashlib naming) and `size` while bytes flow. Throws for an algorithm upstream could not use.
- * `offload` puts the os_hash digest on the hashing thread; by default only with more than 2 CPUs.
+ * `offload` puts the md5 digest on the hashing thread; by default whenever there is more than one CPU.
  */
 export function createHasher(algo = 'sha512', opts: { offload?: boolean } = {}): HashingStream {
   const nodeName = nodeHashName(algo);

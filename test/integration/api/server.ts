@@ -82,6 +82,8 @@ export interface ServerOptions {
   glanceStore?: Record<string, string | number>;
   /** Further sections, e.g. one per backend of enabled_backends. */
   sections?: Record<string, Record<string, string | number>>;
+  /** [paste_deploy] flavor; keystone by default. */
+  flavor?: string;
 }
 
 /** One running api-server; `logs` collects everything it printed. */
@@ -115,7 +117,7 @@ export class ApiServer {
       '[database]',
       `connection = ${this.opts.db.url}`,
       '[paste_deploy]',
-      'flavor = keystone',
+      `flavor = ${this.opts.flavor ?? 'keystone'}`,
       '[keystone_authtoken]',
       `www_authenticate_uri = ${env.OS_AUTH_URL}`,
       `auth_url = ${env.OS_AUTH_URL}`,

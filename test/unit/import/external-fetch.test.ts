@@ -12,6 +12,7 @@ import type { ImportFiltering } from '../../../api-server/src/import/uri-filter.
 let server: Server;
 let port = 0;
 const seen: string[] = [];
+const tokens: Array<string | undefined> = [];
 
 const ROUTES: Record<string, (res: ServerResponse) => void> = {
   '/image': (res) => res.writeHead(200, { 'Content-Length': '5' }).end('hello'),
@@ -28,6 +29,7 @@ const ROUTES: Record<string, (res: ServerResponse) => void> = {
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(req.url ?? '');
+    tokens.push(req.headers['x-auth-token'] as string | undefined);
     const handler = ROUTES[req.url ?? ''];
     if (handler) handler(res);
     else res.writeHead(500).end();
@@ -42,6 +44,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   seen.length = 0;
+  tokens.length = 0;
 });
 
 const noDns: Resolve = (host) => Promise.reject(new Error(`no DNS in this test: ${host}`));
@@ -111,6 +114,16 @@ describe('openExternal', () => {
     const data = await openExternal(`http://127.0.0.1:${port}/to-name`, trusted);
     expect(await text(data.body)).toBe('hello');
     expect(seen).toEqual(['/to-name', '/image']);
+  });
+
+  it("sends the caller's headers along a redirect on the same origin only", async () => {
+    const resolveToLoopback: Resolve = () => Promise.resolve([{ address: '127.0.0.1', family: 4 }]);
+    const trusted = options({ allowed_hosts: ['127.0.0.1', 'files.example.com'] }, resolveToLoopback);
+    const headers = { 'X-Auth-Token': 'user-token' };
+    await text((await openExternal(`http://127.0.0.1:${port}/to-image`, { ...trusted, headers })).body);
+    await text((await openExternal(`http://127.0.0.1:${port}/to-name`, { ...trusted, headers })).body);
+    expect(seen).toEqual(['/to-image', '/image', '/to-name', '/image']);
+    expect(tokens).toEqual(['user-token', 'user-token', 'user-token', undefined]);
   });
 
   it('refuses a host name that resolves to a loopback address without connecting', async () => {

@@ -54,6 +54,14 @@ describe('requestedStores (enabled_backends)', () => {
     expect(requestedStores(request({ all_stores: true }), {}, ['a', 'b'], 'a')).toEqual(['a', 'b']);
   });
 
+  it('leaves read-only stores out of all_stores, but a read-only store may still be named', () => {
+    expect(requestedStores(request({ all_stores: true }), {}, ['a', 'web', 'b'], 'a', ['web'])).toEqual([
+      'a',
+      'b',
+    ]);
+    expect(requestedStores(request({ stores: ['web'] }), {}, ['a', 'web'], 'a', ['web'])).toEqual(['web']);
+  });
+
   it('refuses unknown stores and conflicting ways of naming them', () => {
     expect(refusal(() => requestedStores(request({ stores: ['c'] }), {}, ['a'], 'a'))).toBe(
       '409 Store for identifier c not found',

@@ -38,7 +38,7 @@ function split(data: Buffer, sizes: number[]): Buffer[] {
 describe.each([
   ['on the uploading thread', false],
   ['on the hashing thread', true],
-])('createHasher, os_hash computed %s', (_where, offload) => {
+])('createHasher, md5 computed %s', (_where, offload) => {
   const hash = (chunks: Buffer[], algo?: string): ReturnType<typeof hashChunks> =>
     hashChunks(chunks, algo, offload);
 
