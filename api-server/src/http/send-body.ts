@@ -1,6 +1,7 @@
 import { closeSync, read } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TLSSocket } from 'node:tls';
 import { fileRangeOf, type FileRange } from '../store/file-range.js';
@@ -111,5 +112,22 @@ export async function sendBody(res: ServerResponse, data: NodeJS.ReadableStream)
     return;
   }
   res.flushHeaders();
-  await pipeline(data, res);
+  const declared = Number(res.getHeader('content-length') ?? Number.NaN);
+  if (!Number.isSafeInteger(declared) || declared < 0 || res.req.method === 'HEAD') {
+    await pipeline(data, res);
+    return;
+  }
+  // As on the sendfile path: a stream that ends short must fail the response (so the caller drops the connection)
+  // rather than leave a keep-alive client waiting for bytes that never come.
+  let sent = 0;
+  const exactly = new Transform({
+    transform(chunk: Buffer, _encoding, done): void {
+      sent += chunk.length;
+      done(sent > declared ? new Error('the image data is longer than its size') : null, chunk);
+    },
+    flush(done): void {
+      done(sent < declared ? new Error('the image data ended before its size') : null);
+    },
+  });
+  await pipeline(data, exactly, res);
 }

@@ -4,10 +4,15 @@ import mysql from 'mysql2/promise';
 import { loadStackEnv, stackValue } from '../../harness/stack-env.js';
 import { run } from '../../harness/run.js';
 import { issueToken } from '../../harness/keystone.js';
+import { sendfileAddon } from '../../../api-server/src/http/sendfile-addon.js';
 
 // Each service of the local stack answers through the clients the project itself uses.
 describe('local stack', () => {
   const env = loadStackEnv();
+
+  test('the build made the sendfile addon (downloads otherwise stream through Node, much slower)', () => {
+    expect(sendfileAddon()).not.toBeNull();
+  });
 
   test('kube-apiserver creates, reads and deletes a ConfigMap', async () => {
     const kc = new k8s.KubeConfig();
