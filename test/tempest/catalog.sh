@@ -22,3 +22,16 @@ catalog_unregister() { # TYPE — deleting a service deletes its endpoints
     ks DELETE "/services/$id" >/dev/null
   done
 }
+
+tempest_server_start() { # NAME OUT URL COMMAND… — a server for one run, as glance, answering 300 at URL/
+  local name=$1 out=$2 url=$3 i; shift 3
+  # A run killed before its cleanup may have left one behind; the caller holds the run's lock, so it is ours.
+  stop_bg "$name"
+  start_bg "$name" "$out" setpriv --reuid=glance --regid=glance --init-groups "$@" 9>&-
+  for i in $(seq 600); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/")" = 300 ] && return 0
+    alive "$name" || { tail -20 "$out" >&2; die "$name exited"; }
+    sleep 0.1
+  done
+  die "$name does not answer at $url"
+}

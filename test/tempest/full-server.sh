@@ -66,18 +66,9 @@ PY
 }
 
 full_server_up() {
-  # A run killed before its cleanup may have left one behind; we hold the run's lock, so it is ours.
-  stop_bg "$FULL_NAME"
   full_write_conf
-  start_bg "$FULL_NAME" "${FULL_LOG%.log}.out" setpriv --reuid=glance --regid=glance --init-groups \
-    node --enable-source-maps "$REPO_ROOT/dist/api-server/src/main.js" --config-file "$FULL_CONF" 9>&-
-  local i
-  for i in $(seq 600); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST_IP:$FULL_PORT/")" = 300 ] && break
-    alive "$FULL_NAME" || { tail -20 "${FULL_LOG%.log}.out" >&2; die "$FULL_NAME exited"; }
-    sleep 0.1
-  done
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST_IP:$FULL_PORT/")" = 300 ] || die "$FULL_NAME does not answer"
+  tempest_server_start "$FULL_NAME" "${FULL_LOG%.log}.out" "http://$HOST_IP:$FULL_PORT" \
+    node --enable-source-maps "$REPO_ROOT/dist/api-server/src/main.js" --config-file "$FULL_CONF"
   KS_TOKEN=$(ks_token)
   catalog_register "$FULL_NAME" "$FULL_TYPE" "$FULL_REGION" "http://$HOST_IP:$FULL_PORT"
   log "$FULL_NAME: multi-store (ceph, file1, web) on http://$HOST_IP:$FULL_PORT, region $FULL_REGION"

@@ -36,22 +36,13 @@ PY
 
 rbac_server_up() {
   rbac_server_vars "$1"
-  # A run killed before its cleanup may have left one behind; we hold the run's lock, so it is ours.
-  stop_bg "$RBAC_NAME"
   rbac_write_conf
   local cmd
   case "$1" in
     ours) cmd=(node --enable-source-maps "$REPO_ROOT/dist/api-server/src/main.js" --config-file "$RBAC_CONF") ;;
     upstream) cmd=(glance-api --config-file "$RBAC_CONF") ;;
   esac
-  start_bg "$RBAC_NAME" "${RBAC_LOG%.log}.out" setpriv --reuid=glance --regid=glance --init-groups "${cmd[@]}" 9>&-
-  local i
-  for i in $(seq 600); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST_IP:$RBAC_PORT/")" = 300 ] && break
-    alive "$RBAC_NAME" || { tail -20 "${RBAC_LOG%.log}.out" >&2; die "$RBAC_NAME exited"; }
-    sleep 0.1
-  done
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$HOST_IP:$RBAC_PORT/")" = 300 ] || die "$RBAC_NAME does not answer"
+  tempest_server_start "$RBAC_NAME" "${RBAC_LOG%.log}.out" "http://$HOST_IP:$RBAC_PORT" "${cmd[@]}"
   KS_TOKEN=$(ks_token)
   catalog_register "$RBAC_NAME" "$RBAC_TYPE" "$RBAC_REGION" "http://$HOST_IP:$RBAC_PORT"
   log "$RBAC_NAME: secure RBAC on http://$HOST_IP:$RBAC_PORT, region $RBAC_REGION"

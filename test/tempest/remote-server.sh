@@ -53,18 +53,10 @@ remote_unregister_download() { # REGION
 }
 
 remote_server_up() { # PRIMARY_CONF PRIMARY_URL REGION
-  local primary_conf=$1 primary_url=$2 region=$3 url="http://$HOST_IP:$REMOTE_PORT" i svc iface
-  # A run killed before its cleanup may have left one behind; we hold the run's lock, so it is ours.
-  stop_bg "$REMOTE_NAME"
+  local primary_conf=$1 primary_url=$2 region=$3 url="http://$HOST_IP:$REMOTE_PORT" svc iface
   remote_write_conf "$primary_conf"
-  start_bg "$REMOTE_NAME" "${REMOTE_LOG%.log}.out" setpriv --reuid=glance --regid=glance --init-groups \
-    node --enable-source-maps "$REPO_ROOT/dist/api-server/src/main.js" --config-file "$REMOTE_CONF" 9>&-
-  for i in $(seq 600); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/")" = 300 ] && break
-    alive "$REMOTE_NAME" || { tail -20 "${REMOTE_LOG%.log}.out" >&2; die "$REMOTE_NAME exited"; }
-    sleep 0.1
-  done
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/")" = 300 ] || die "$REMOTE_NAME does not answer"
+  tempest_server_start "$REMOTE_NAME" "${REMOTE_LOG%.log}.out" "$url" \
+    node --enable-source-maps "$REPO_ROOT/dist/api-server/src/main.js" --config-file "$REMOTE_CONF"
   KS_TOKEN=$(ks_token)
   catalog_register "$REMOTE_NAME" "$REMOTE_TYPE" "$region" "$url"
   remote_unregister_download "$region"

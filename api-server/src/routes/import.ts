@@ -11,7 +11,7 @@ import type { DomainConfig, ImageRecord } from '../domain/types.js';
 import { HttpError } from '../http/errors.js';
 import { requireJson } from '../http/json-body.js';
 import { requestContext, requestLocals } from '../http/locals.js';
-import { sendNoContent } from '../http/respond.js';
+import { sendAccepted, sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
 import { IMPORT_LOCK, STAGE_HOST } from '../import/bookkeeping.js';
 import { copyTargets } from '../import/copy-image.js';
@@ -150,12 +150,6 @@ function unavailableMethod(method: ImportMethod, config: GlanceConfig): HttpErro
   return null;
 }
 
-function accepted(res: Response): void {
-  res.status(202);
-  res.setHeader('Content-Length', '0');
-  res.end();
-}
-
 // The request body is left unread: the client must not send it on this connection.
 const closing = (err: HttpError) => new HttpError(err.status, err.explanation, { Connection: 'close' });
 
@@ -278,7 +272,7 @@ function mountImport(router: Router, deps: ImportRouteDeps): void {
       );
       if (stores.length === 0) {
         log.info({ imageId: image.id }, 'copy-image: the image is already in every store');
-        accepted(res);
+        sendAccepted(res);
         return;
       }
     }
@@ -298,7 +292,7 @@ function mountImport(router: Router, deps: ImportRouteDeps): void {
         log,
       );
       if (remoteId !== null) res.setHeader('x-openstack-request-id', remoteId);
-      accepted(res);
+      sendAccepted(res);
       return;
     }
     if (request.method === 'web-download') {
@@ -330,7 +324,7 @@ function mountImport(router: Router, deps: ImportRouteDeps): void {
     if (stale) await service.cleanupStaleProgress(image.id, task.id, stale);
     service.start(task, ctx.authToken);
     log.info({ imageId: image.id, taskId: task.id, method: request.method }, 'image import accepted');
-    accepted(res);
+    sendAccepted(res);
   };
 
   route(router, '/v2/images/:imageId/stage', 'PUT', { PUT: { handler: stage } });

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { abortedUpload, client, md5, rawRequest, sha512, slowBody, type Reply } from './client.js';
 import { KeystoneFixture, type Persona } from './keystone.js';
-import { adminConnection, ApiServer, requireBuild, ScratchDatabase } from './server.js';
+import { adminConnection, ApiServer, ScratchDatabase, startOnScratchDatabase } from './server.js';
 
 // Our api-server, built and started as operators run it, driven over HTTP with real Keystone tokens and a real
 // MariaDB. Each test reads what a client would notice: status codes, headers, bodies, and the rows and files left.
@@ -27,12 +27,7 @@ let call: ReturnType<typeof client>;
 type Image = Record<string, unknown> & { id: string; status: string };
 
 beforeAll(async () => {
-  requireBuild();
-  await db.create();
-  await server.writeConfig();
-  const sync = await server.run(['db-sync']);
-  if (sync.code !== 0) throw new Error(`db-sync failed:\n${sync.output}`);
-  await server.start();
+  await startOnScratchDatabase(db, server);
   call = client(server.base);
   admin = await keystone.adminPersona();
   alice = await keystone.memberPersona('alice');

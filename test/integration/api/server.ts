@@ -189,3 +189,13 @@ export class ApiServer {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Creates `db`, gives it upstream's schema with `db-sync` (as an operator would) and starts `server` on it. */
+export async function startOnScratchDatabase(db: ScratchDatabase, server: ApiServer): Promise<void> {
+  requireBuild();
+  await db.create();
+  await server.writeConfig();
+  const sync = await server.run(['db-sync']);
+  if (sync.code !== 0) throw new Error(`db-sync failed:\n${sync.output}`);
+  await server.start();
+}

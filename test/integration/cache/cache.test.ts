@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadStackEnv } from '../../harness/stack-env.js';
 import { client } from '../api/client.js';
 import { KeystoneFixture, type Persona } from '../api/keystone.js';
-import { ApiServer, requireBuild, ScratchDatabase } from '../api/server.js';
+import { ApiServer, ScratchDatabase, startOnScratchDatabase } from '../api/server.js';
 
 // The image cache as an operator turns it on: image_cache_dir plus upstream's keystone+caching flavor (the cache
 // middleware), two worker processes sharing the directory, and the prefetcher on a short interval. Everything
@@ -40,12 +40,7 @@ interface CacheState {
 }
 
 beforeAll(async () => {
-  requireBuild();
-  await db.create();
-  await server.writeConfig();
-  const sync = await server.run(['db-sync']);
-  if (sync.code !== 0) throw new Error(`db-sync failed:\n${sync.output}`);
-  await server.start();
+  await startOnScratchDatabase(db, server);
   call = client(server.base);
   admin = await keystone.adminPersona();
   member = await keystone.memberPersona('cache');

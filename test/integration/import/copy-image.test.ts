@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ApiServer, requireBuild, ScratchDatabase } from '../api/server.js';
+import { ApiServer, ScratchDatabase, startOnScratchDatabase } from '../api/server.js';
 import { adminToken, call, downloadSha256, RBD_OPTIONS, rbd, rbdImages, sha256 } from '../store/fixtures.js';
 import { eventually } from './fixtures.js';
 
@@ -31,12 +31,7 @@ const created: string[] = [];
 type Image = Record<string, unknown> & { id: string; status: string };
 
 beforeAll(async () => {
-  requireBuild();
-  await db.create();
-  await server.writeConfig();
-  const sync = await server.run(['db-sync']);
-  if (sync.code !== 0) throw new Error(`db-sync failed:\n${sync.output}`);
-  await server.start();
+  await startOnScratchDatabase(db, server);
   token = await adminToken();
 });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiServer, requireBuild, ScratchDatabase } from '../api/server.js';
+import { ApiServer, requireBuild, ScratchDatabase, startOnScratchDatabase } from '../api/server.js';
 import { adminToken, call, downloadSha256, sha256 } from './fixtures.js';
 
 // Image locations as Tempest's ImageLocationsTest and Nova use them: with show_multiple_locations and
@@ -32,11 +32,7 @@ beforeAll(async () => {
     // The server fetches only from hosts and ports the import filter allows, as Debian's upstream does.
     sections: { import_filtering_opts: { allowed_hosts: '[127.0.0.1]', allowed_ports: String(port) } },
   });
-  await db.create();
-  await server.writeConfig();
-  const sync = await server.run(['db-sync']);
-  if (sync.code !== 0) throw new Error(`db-sync failed:\n${sync.output}`);
-  await server.start();
+  await startOnScratchDatabase(db, server);
   token = await adminToken();
 });
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stackValue } from '../../harness/stack-env.js';
-import { ApiServer, requireBuild, ScratchDatabase } from '../api/server.js';
+import { ApiServer, ScratchDatabase, startOnScratchDatabase } from '../api/server.js';
 import { adminToken, call, downloadSha256, RBD_OPTIONS, rbd, rbdImages, sha256 } from './fixtures.js';
 
 // Our API with two backends, `fast` (a file store, the default) and `ceph` (rbd), as enabled_backends
@@ -27,12 +27,7 @@ let token: string;
 const created: string[] = [];
 
 beforeAll(async () => {
-  requireBuild();
-  await db.create();
-  await server.writeConfig();
-  const sync = await server.run(['db-sync']);
-  if (sync.code !== 0) throw new Error(`db-sync failed:\n${sync.output}`);
-  await server.start();
+  await startOnScratchDatabase(db, server);
   token = await adminToken();
 });
 
