@@ -72,9 +72,10 @@ class ApiImportFlow implements ImportFlowScope {
   }
 
   async run(): Promise<void> {
+    let marked: ImageRecord;
     try {
       // get_flow marks the image before any atom runs; failing here there is nothing to revert.
-      await this.change((image) => ({
+      marked = await this.change((image) => ({
         ...(this.method === 'copy-image' ? {} : { status: 'importing' as const }),
         setProperties: {
           [IMPORTING_STORES]: mergeStoreList(image.properties[IMPORTING_STORES], this.stores),
@@ -83,6 +84,19 @@ class ApiImportFlow implements ImportFlowScope {
         removeProperties: [STAGE_HOST],
       }));
     } catch (err) {
+      await this.releaseLock();
+      await this.fail(err);
+      return;
+    }
+    try {
+      await this.assertQuota(marked);
+    } catch (err) {
+      await this.change((image) => ({
+        ...(image.status === 'importing' ? { status: 'queued' as const } : {}),
+        setProperties: {
+          [IMPORTING_STORES]: mergeStoreList(image.properties[IMPORTING_STORES], this.stores, true),
+        },
+      })).catch((undoErr: unknown) => this.log.error({ err: undoErr }, 'could not undo the import marking'));
       await this.releaseLock();
       await this.fail(err);
       return;
@@ -281,6 +295,22 @@ class ApiImportFlow implements ImportFlowScope {
       this.log.error('the import finished without holding the image import lock');
     }
     this.log.info('image import completed');
+  }
+
+  /**
+   * upstream's assert_quota, once the image is marked: glance-direct will add the staged size to the project's
+   * image_size_total; the methods that download into staging use staging space and an uploading slot.
+   */
+  private async assertQuota(image: ImageRecord): Promise<void> {
+    const { quotas } = this.ctx;
+    const owner = this.task.owner;
+    const sizeMiB = Math.floor((image.size ?? 0) / (1024 * 1024));
+    if (this.method === 'glance-direct') {
+      await quotas.enforce(owner, 'image_size_total', sizeMiB);
+    } else {
+      await quotas.enforce(owner, 'image_stage_total', sizeMiB);
+      await quotas.enforce(owner, 'image_count_uploading');
+    }
   }
 
   private async releaseLock(): Promise<void> {

@@ -14,6 +14,7 @@ import { runLegacyImport } from './legacy-import.js';
 import { CatalogUnavailable, fetchServiceCatalog } from './service-catalog.js';
 import { StagingArea, stagingDirectory } from './staging.js';
 import type { TaskContext } from './task-context.js';
+import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import { TaskRunner } from './task-runner.js';
 import type { ImportFiltering } from './uri-filter.js';
 
@@ -23,6 +24,8 @@ export interface ImportServiceDeps {
   images: ImageRepository;
   stores: StoreRegistry;
   logger: Logger;
+  /** Keystone unified limits, checked again when a task starts (upstream's assert_quota); none by default. */
+  quotas?: Quotas;
 }
 
 // upstream's [wsgi] task_pool_threads default: tasks running at once in one process.
@@ -63,6 +66,7 @@ export class ImportService {
       staging: this.staging,
       stores: deps.stores,
       domain: deps.domain,
+      quotas: deps.quotas ?? NO_QUOTAS,
       openExternal: (uri, headers) =>
         openExternal(uri, {
           headers,

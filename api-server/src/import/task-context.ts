@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ImageRepository } from '../db/image-repo.js';
 import type { TaskRecord, TaskRepository } from '../db/task-repo.js';
 import type { DomainConfig } from '../domain/types.js';
+import type { Quotas } from '../quota/quotas.js';
 import { HttpError } from '../http/errors.js';
 import { StoreError } from '../store/errors.js';
 import type { IngestLimit } from '../store/ingest.js';
@@ -27,6 +28,8 @@ export interface TaskContext {
   /** Where data goes: the default store, or (multistore) the backends an import names. */
   stores: StoreRegistry;
   domain: DomainConfig;
+  /** Keystone unified limits of the task owner's project. */
+  quotas: Quotas;
   /** Opens an http(s) URI that [import_filtering_opts] allows, sending `headers`. */
   openExternal(uri: string, headers?: Record<string, string>): Promise<ExternalData>;
   /** The service catalog of a user's token (glance-download finds the remote image service there). */

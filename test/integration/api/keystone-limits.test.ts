@@ -244,3 +244,32 @@ test('a project with no limits of its own gets the registered ones', async () =>
   expect(res.status).toBe(200);
   expect((res.json as { usage: Usage }).usage.image_count_total).toEqual({ usage: 0, limit: 10 });
 });
+
+test('an import whose staged data would overrun image_size_total fails its task and puts the image back', async () => {
+  // The request-time check passes (nothing stored yet); upstream checks again, with the staged size, once the
+  // task has marked the image.
+  const user = await keystone.memberPersona('limits-import');
+  const res = await call(user, 'POST', '/v2/images', {
+    body: { disk_format: 'raw', container_format: 'bare' },
+  });
+  expect(res.status).toBe(201);
+  const id = (res.json as { id: string }).id;
+  expect((await call(user, 'PUT', `/v2/images/${id}/stage`, data(2 * MIB))).status).toBe(204);
+  const accepted = await call(user, 'POST', `/v2/images/${id}/import`, {
+    body: { method: { name: 'glance-direct' } },
+  });
+  expect(accepted.status).toBe(202);
+  let task: { status: string; message: string } | undefined;
+  for (let i = 0; i < 300 && task?.status !== 'failure' && task?.status !== 'success'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const tasks = await call(user, 'GET', `/v2/images/${id}/tasks`);
+    task = (tasks.json as { tasks: Array<{ status: string; message: string }> }).tasks[0];
+  }
+  expect(task?.status).toBe('failure');
+  expect(task?.message).toContain(
+    'Resource image_size_total is over limit of 1 due to current usage 0 and delta 2',
+  );
+  const image = (await call(user, 'GET', `/v2/images/${id}`)).json as Record<string, unknown>;
+  expect(image.status).toBe('queued');
+  expect(image.os_glance_importing_to_stores ?? '').toBe('');
+}, 60_000);
