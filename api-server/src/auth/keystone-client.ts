@@ -49,6 +49,27 @@ const tokenDocument = z.object({
 const MIN_SERVICE_TOKEN_LIFE_MS = 120_000;
 
 /** The identity endpoint's v3 root, whether auth_url names the bare service, /v3, or the old /v2.0. */
+/**
+ * keystoneauth's password plugin as a POST /v3/auth/tokens body: the user by id or by name in a domain, and a
+ * project scope (by id or by name in a domain) or, with `systemScope`, the system scope.
+ */
+export function passwordAuthBody(c: ServiceCredentials, systemScope = false): string {
+  const domain = (id: string | null, name: string | null) => (id !== null ? { id } : { name });
+  const user =
+    c.userId !== null
+      ? { id: c.userId, password: c.password }
+      : { name: c.username, domain: domain(c.userDomainId, c.userDomainName), password: c.password };
+  const scope = systemScope
+    ? { system: { all: true } }
+    : {
+        project:
+          c.projectId !== null
+            ? { id: c.projectId }
+            : { name: c.projectName, domain: domain(c.projectDomainId, c.projectDomainName) },
+      };
+  return JSON.stringify({ auth: { identity: { methods: ['password'], password: { user } }, scope } });
+}
+
 export function identityV3Root(authUrl: string): string {
   const base = authUrl.replace(/\/+$/, '');
   if (/\/v3$/.test(base)) return base;
@@ -135,22 +156,10 @@ export class KeystoneClient {
   }
 
   private async authenticate(): Promise<string> {
-    const c = this.credentials;
-    const domain = (id: string | null, name: string | null) => (id !== null ? { id } : { name });
-    const user =
-      c.userId !== null
-        ? { id: c.userId, password: c.password }
-        : { name: c.username, domain: domain(c.userDomainId, c.userDomainName), password: c.password };
-    const projectScope =
-      c.projectId !== null
-        ? { id: c.projectId }
-        : { name: c.projectName, domain: domain(c.projectDomainId, c.projectDomainName) };
     const response = await this.request(`${this.root}/auth/tokens?nocatalog`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({
-        auth: { identity: { methods: ['password'], password: { user } }, scope: { project: projectScope } },
-      }),
+      body: passwordAuthBody(this.credentials),
     });
     const token = response.headers.get('x-subject-token');
     if (response.status !== 201 || !token) {

@@ -86,10 +86,8 @@ export const databaseSection = z.object({
   sql_connection: optionalStr.default(null),
 });
 
-export const keystoneAuthtokenSection = z.object({
-  www_authenticate_uri: optionalStr.default(null),
-  // Deprecated name of www_authenticate_uri, still honoured by keystonemiddleware.
-  auth_uri: optionalStr.default(null),
+// keystoneauth's password plugin options, read by [keystone_authtoken] and [oslo_limit] alike.
+const keystonePasswordOptions = {
   auth_url: optionalStr.default(null),
   auth_type: optionalStr.default(null),
   username: optionalStr.default(null),
@@ -101,6 +99,13 @@ export const keystoneAuthtokenSection = z.object({
   project_id: optionalStr.default(null),
   project_domain_name: optionalStr.default(null),
   project_domain_id: optionalStr.default(null),
+};
+
+export const keystoneAuthtokenSection = z.object({
+  www_authenticate_uri: optionalStr.default(null),
+  // Deprecated name of www_authenticate_uri, still honoured by keystonemiddleware.
+  auth_uri: optionalStr.default(null),
+  ...keystonePasswordOptions,
   region_name: optionalStr.default(null),
   // -1 disables caching, as in keystonemiddleware.
   token_cache_time: int({ min: -1 }, 300),
@@ -165,17 +170,7 @@ export const otherBackendSection = z.object({ store_description: optionalStr.def
 // keystoneauth password credentials it reads them with (project- or system-scoped).
 export const osloLimitSection = z.object({
   endpoint_id: optionalStr.default(null),
-  auth_url: optionalStr.default(null),
-  auth_type: optionalStr.default(null),
-  username: optionalStr.default(null),
-  user_id: optionalStr.default(null),
-  user_domain_name: optionalStr.default(null),
-  user_domain_id: optionalStr.default(null),
-  password: optionalStr.default(null),
-  project_name: optionalStr.default(null),
-  project_id: optionalStr.default(null),
-  project_domain_name: optionalStr.default(null),
-  project_domain_id: optionalStr.default(null),
+  ...keystonePasswordOptions,
   system_scope: optionalStr.default(null),
   timeout: int({ min: 1 }),
 });

@@ -1,18 +1,13 @@
 import { z } from 'zod';
-import { identityV3Root, type Fetch } from '../auth/keystone-client.js';
+import {
+  identityV3Root,
+  passwordAuthBody,
+  type Fetch,
+  type ServiceCredentials,
+} from '../auth/keystone-client.js';
 
 /** [oslo_limit]'s keystoneauth password credentials. */
-export interface LimitsCredentials {
-  authUrl: string;
-  username: string | null;
-  userId: string | null;
-  userDomainName: string | null;
-  userDomainId: string | null;
-  password: string;
-  projectName: string | null;
-  projectId: string | null;
-  projectDomainName: string | null;
-  projectDomainId: string | null;
+export interface LimitsCredentials extends ServiceCredentials {
   /** system_scope = all: a system-scoped token instead of a project-scoped one. */
   systemScope: boolean;
 }
@@ -114,24 +109,10 @@ export class KeystoneLimits {
   private async serviceToken(force: boolean): Promise<string> {
     const cached = this.token;
     if (!force && cached && cached.expiresAt - this.options.now() > MIN_TOKEN_LIFE_MS) return cached.value;
-    const c = this.credentials;
-    const domain = (id: string | null, name: string | null) => (id !== null ? { id } : { name });
-    const user =
-      c.userId !== null
-        ? { id: c.userId, password: c.password }
-        : { name: c.username, domain: domain(c.userDomainId, c.userDomainName), password: c.password };
-    const scope = c.systemScope
-      ? { system: { all: true } }
-      : {
-          project:
-            c.projectId !== null
-              ? { id: c.projectId }
-              : { name: c.projectName, domain: domain(c.projectDomainId, c.projectDomainName) },
-        };
     const response = await this.fetch(`${this.root}/auth/tokens?nocatalog`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user } }, scope } }),
+      body: passwordAuthBody(this.credentials, this.credentials.systemScope),
     });
     const value = response.headers.get('x-subject-token');
     if (response.status !== 201 || !value) {

@@ -3,7 +3,15 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiServer, ScratchDatabase, startOnScratchDatabase } from '../api/server.js';
-import { adminToken, call, downloadSha256, RBD_OPTIONS, rbd, rbdImages, sha256 } from '../store/fixtures.js';
+import {
+  adminToken,
+  call,
+  downloadSha256,
+  RBD_OPTIONS,
+  rbdImages,
+  removeRbdImage,
+  sha256,
+} from '../store/fixtures.js';
 import { eventually } from './fixtures.js';
 
 // copy-image on our API with enabled_backends `fast` (file, the default), `ceph` (rbd) and `web` (the
@@ -37,9 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of created) {
-    await rbd('snap', 'unprotect', `images/${id}@snap`).catch(() => undefined);
-    await rbd('snap', 'purge', `images/${id}`).catch(() => undefined);
-    await rbd('rm', `images/${id}`).catch(() => undefined);
+    await removeRbdImage(id);
   }
   await server.stop();
   server.cleanup();

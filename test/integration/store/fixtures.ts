@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { issueToken } from '../../harness/keystone.js';
 import { run } from '../../harness/run.js';
 import { loadStackEnv, stackValue } from '../../harness/stack-env.js';
-import type { ScratchDatabase } from '../api/server.js';
+import { freePort, type ScratchDatabase } from '../api/server.js';
 
 // Shared by the store integration tests: the admin's token, a small v2 client, the rbd/ceph CLIs (as
 // client.admin, as an operator or Nova would run them) and a second upstream glance-api on a config of our own.
@@ -84,6 +83,15 @@ export async function rbd(...args: string[]): Promise<string> {
   return (await run('rbd', args)).stdout;
 }
 
+export { freePort };
+
+/** Removes the RBD image a test left behind, whatever state it is in (best effort: it may never have existed). */
+export async function removeRbdImage(id: string): Promise<void> {
+  await rbd('snap', 'unprotect', `images/${id}@snap`).catch(() => undefined);
+  await rbd('snap', 'purge', '--no-progress', `images/${id}`).catch(() => undefined);
+  await rbd('rm', '--no-progress', `images/${id}`).catch(() => undefined);
+}
+
 export async function rbdImages(): Promise<string[]> {
   return JSON.parse(await rbd('-p', 'images', 'ls', '--format', 'json')) as string[];
 }
@@ -94,17 +102,6 @@ export async function poolStored(): Promise<number> {
     pools: { name: string; stats: { stored: number } }[];
   };
   return df.pools.find((p) => p.name === 'images')?.stats.stored ?? 0;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 const SYSTEM_PATH = `/usr/sbin:/usr/bin:/sbin:/bin:${process.env.PATH ?? ''}`;

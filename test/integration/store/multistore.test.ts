@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stackValue } from '../../harness/stack-env.js';
 import { ApiServer, ScratchDatabase, startOnScratchDatabase } from '../api/server.js';
-import { adminToken, call, downloadSha256, RBD_OPTIONS, rbd, rbdImages, sha256 } from './fixtures.js';
+import {
+  adminToken,
+  call,
+  downloadSha256,
+  RBD_OPTIONS,
+  rbdImages,
+  removeRbdImage,
+  sha256,
+} from './fixtures.js';
 
 // Our API with two backends, `fast` (a file store, the default) and `ceph` (rbd), as enabled_backends
 // configures them: the store list, uploads and imports to a chosen store, and removing data from one store.
@@ -33,9 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of created) {
-    await rbd('snap', 'unprotect', `images/${id}@snap`).catch(() => undefined);
-    await rbd('snap', 'purge', `images/${id}`).catch(() => undefined);
-    await rbd('rm', `images/${id}`).catch(() => undefined);
+    await removeRbdImage(id);
   }
   await server.stop();
   server.cleanup();

@@ -13,6 +13,7 @@ import {
   RBD_OPTIONS,
   rbd,
   rbdImages,
+  removeRbdImage,
   sha256,
   UpstreamGlance,
 } from './fixtures.js';
@@ -46,9 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of created) {
-    await rbd('snap', 'unprotect', `images/${id}@snap`).catch(() => undefined);
-    await rbd('snap', 'purge', `images/${id}`).catch(() => undefined);
-    await rbd('rm', `images/${id}`).catch(() => undefined);
+    await removeRbdImage(id);
   }
   await ours.stop();
   await upstream.stop();

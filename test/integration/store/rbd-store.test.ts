@@ -8,6 +8,7 @@ import { StoreConflictError } from '../../../api-server/src/store/rbd-errors.js'
 import { RbdStore, type RbdStoreOptions } from '../../../api-server/src/store/rbd-store.js';
 import { run } from '../../harness/run.js';
 import { stackValue } from '../../harness/stack-env.js';
+import { rbd, removeRbdImage } from './fixtures.js';
 
 // The install guide's [glance_store] for Ceph, as client.glance with its own keyring.
 const OPTIONS: RbdStoreOptions = {
@@ -58,10 +59,6 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-// The rbd CLI runs as client.admin, as an operator (or Nova) would.
-async function rbd(...args: string[]): Promise<string> {
-  return (await run('rbd', args)).stdout;
-}
 // Upstream's own driver (glance_store on Debian's python3), configured like OPTIONS: `add <id> <file>` prints the
 // location, `get <location>` prints the size and sha256 of the bytes it streams, `delete <location>`.
 const GLANCE_STORE = `
@@ -123,9 +120,7 @@ async function removeLeftovers(): Promise<void> {
   }
   for (const id of created) {
     if (!left.includes(id)) continue;
-    await rbd('snap', 'unprotect', `images/${id}@snap`).catch(() => undefined);
-    await rbd('snap', 'purge', '--no-progress', `images/${id}`).catch(() => undefined);
-    await rbd('rm', '--no-progress', `images/${id}`).catch(() => undefined);
+    await removeRbdImage(id);
   }
 }
 
