@@ -12,6 +12,8 @@ export const TARGETS = {
   // "Flat": the last quarter of the upload peaks no more than 10% above the first quarter, i.e. memory
   // does not grow with the bytes that have gone through.
   rssFlat: { op: '<=', value: 1.1, text: 'flat (≤ 1.1× first quarter)' },
+  // Issue 4: the rbd store's client library is justified by moving data at ≥ 90% of librbd's own CLI.
+  rbdVsCli: { op: '>=', value: 0.9, text: '≥ 90% of rbd import/export' },
   imageTransferVsRaw: { op: '<=', value: 1.1, text: '≤ 1.1× raw transfer' },
 } as const satisfies Record<string, Target>;
 

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { stackValue } from '../../test/harness/stack-env.js';
 import { adminTokenFromStack } from '../../test/harness/keystone.js';
 import { hashFile } from '../baselines.js';
 import { randomFile } from '../data.js';
 import { GlanceClient } from '../glance.js';
+import { rbdExport } from '../rbd-cli.js';
 import { rbdServers, RBD_POOL, RBD_USER } from '../rbd-servers.js';
 import {
   describeBytes,
@@ -16,36 +15,6 @@ import {
 } from '../scenario.js';
 import { MIB, mibPerSecond } from '../stats.js';
 import { TARGETS } from '../targets.js';
-
-/** `rbd export` of the stored image into a pipe this process reads and drops: librbd's own client. */
-function rbdExport(image: string): Promise<{ ms: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(
-      'rbd',
-      [
-        '-c',
-        stackValue('CEPH_CONF'),
-        '--id',
-        RBD_USER,
-        '--no-progress',
-        'export',
-        `${RBD_POOL}/${image}`,
-        '-',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let bytes = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve({ ms: performance.now() - start, bytes });
-      else reject(new Error(`rbd export ${RBD_POOL}/${image}: exit ${code}: ${stderr.trim()}`));
-    });
-  });
-}
 
 /** download-file's measurement against private instances of both servers with the rbd store. */
 export const downloadRbd: RunnableScenario = {

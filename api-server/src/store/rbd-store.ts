@@ -32,7 +32,7 @@ export interface RbdPipelineDepth {
   reads: number;
 }
 
-// Measured with bench/rbd/ on the local one-node cluster: see bench/rbd/README.md.
+// Measured by the rbd-store benchmark on the local one-node cluster: see bench/README.md.
 const DEFAULT_DEPTH: RbdPipelineDepth = { writes: 4, reads: 4 };
 
 export const SNAPSHOT_NAME = 'snap';

@@ -68,3 +68,34 @@ export class DigestCheck {
     return `${algorithm}:${actual}`;
   }
 }
+
+/** What Glance reports about the data it stored. */
+export interface StoredData {
+  size: number | null;
+  checksum: string | null;
+  os_hash_algo?: string | null;
+  os_hash_value?: string | null;
+}
+
+/** The digest Glance recorded in `digest`'s algorithm (md5 is `checksum`), or null when it computed another. */
+export function recordedDigest(stored: StoredData, digest: ExpectedDigest): string | null {
+  if (digest.algorithm === 'md5') return stored.checksum;
+  return stored.os_hash_algo === digest.algorithm ? (stored.os_hash_value ?? null) : null;
+}
+
+/**
+ * Why Glance's record of an upload disagrees with what was sent, or undefined when it agrees: the length always,
+ * and the digest when one of the sent bytes is known and Glance computed the same algorithm.
+ */
+export function storedDifferently(
+  stored: StoredData,
+  sent: { bytes: number; digest?: ExpectedDigest },
+): string | undefined {
+  if (stored.size !== sent.bytes) return `Glance stored ${stored.size} bytes; ${sent.bytes} were sent`;
+  if (!sent.digest) return undefined;
+  const recorded = recordedDigest(stored, sent.digest);
+  if (recorded && recorded !== sent.digest.hex) {
+    return `Glance recorded ${sent.digest.algorithm} ${recorded} for the upload; the data sent has ${sent.digest.hex}`;
+  }
+  return undefined;
+}

@@ -16,7 +16,14 @@ import { addFinalizer, hasFinalizer, removeFinalizer } from '../runtime/finalize
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/operator-metrics.js';
 import { isSubset } from '../runtime/subset.js';
-import { fileNameOf, findInChecksumFile, parseChecksum, type ExpectedDigest } from './checksum.js';
+import {
+  fileNameOf,
+  findInChecksumFile,
+  parseChecksum,
+  recordedDigest,
+  storedDifferently,
+  type ExpectedDigest,
+} from './checksum.js';
 import { createBody, describePatch, driftPatch } from './drift.js';
 import { errorText, terminalReason } from './errors.js';
 import { GlanceError, GlanceImages, type GlanceImage } from './glance-images.js';
@@ -283,12 +290,7 @@ export class ImageReconciler {
     // An adopted image with data is taken as the declared content; a checksum Glance can compare is checked.
     if (found.status === 'active') {
       const expected = spec.source.checksum ? parseChecksum(spec.source.checksum) : undefined;
-      const glanceHex =
-        expected?.algorithm === 'md5'
-          ? found.checksum
-          : expected?.algorithm === found.os_hash_algo
-            ? found.os_hash_value
-            : undefined;
+      const glanceHex = expected ? recordedDigest(found, expected) : null;
       if (expected && glanceHex && glanceHex !== expected.hex) {
         throw new TerminalError(
           'AdoptedImageMismatch',
@@ -351,12 +353,11 @@ export class ImageReconciler {
       this.opts.transfers.forget(uid);
       // The transfer may end between two progress updates: what it read is the final count.
       status.progress = { bytes: t.progress.bytes, ...(t.progress.total ? { total: t.progress.total } : {}) };
-      if (image.size !== uploaded.bytes || (image.checksum && image.checksum !== uploaded.md5)) {
+      const differs = storedDifferently(image, uploaded);
+      if (differs) {
         // Not what was sent: throw it away and start over.
         await glance.remove(image.id);
-        throw new Error(
-          `Glance stored ${image.size} bytes with md5 ${image.checksum}; sent ${uploaded.bytes} with md5 ${uploaded.md5}`,
-        );
+        throw new Error(differs);
       }
       if (sourceDigest) status.sourceDigest = sourceDigest;
       await this.event(obj, 'Normal', 'Uploaded', `Uploaded ${uploaded.bytes} bytes into image ${image.id}`);

@@ -100,11 +100,20 @@ test('the numbers are ones a real run can produce', () => {
       expect(measured(scenario, id).median).toBeLessThan(50_000);
     }
   }
+  for (const id of ['store-add', 'rbd-import', 'rbd-import-snap', 'store-get', 'rbd-export']) {
+    expect(measured('rbd-store', id).median).toBeGreaterThan(0);
+    expect(measured('rbd-store', id).median).toBeLessThan(50_000);
+  }
+  // The snapshot takes time: with it, the CLI cannot be faster than without.
+  expect(measured('rbd-store', 'rbd-import-snap').median).toBeLessThanOrEqual(
+    measured('rbd-store', 'rbd-import').median,
+  );
 });
 
 test('prints the table with every scenario and a verdict next to each target', () => {
   for (const s of SCENARIOS) expect(run.stdout).toContain(`${s.id}: `);
   expect(run.stdout).toMatch(/target ≥ 3× upstream\s+(PASS|MISS)/);
   expect(run.stdout).toMatch(/target ≤ 1\.1× raw transfer\s+(PASS|MISS)/);
+  expect(run.stdout).toMatch(/RbdStore\.add ÷ rbd import .*target ≥ 90% of rbd import\/export\s+(PASS|MISS)/);
   if (SCENARIOS.some((s) => s.kind === 'planned')) expect(run.stdout).toContain('not yet available');
 });

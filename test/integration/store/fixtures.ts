@@ -104,6 +104,26 @@ export async function poolStored(): Promise<number> {
   return df.pools.find((p) => p.name === 'images')?.stats.stored ?? 0;
 }
 
+/**
+ * `poolStored()` once it has stopped moving. The mgr republishes pool statistics every few seconds, so a reading
+ * taken right after an earlier test removed images can still count them, and a growth measured from it comes out
+ * short by whatever the removal freed.
+ */
+export async function settledPoolStored(): Promise<number> {
+  let last = await poolStored();
+  let unchangedSince = Date.now();
+  const deadline = Date.now() + 60_000;
+  while (Date.now() - unchangedSince < 11_000 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await poolStored();
+    if (now !== last) {
+      last = now;
+      unchangedSince = Date.now();
+    }
+  }
+  return last;
+}
+
 const SYSTEM_PATH = `/usr/sbin:/usr/bin:/sbin:/bin:${process.env.PATH ?? ''}`;
 
 /**

@@ -14,6 +14,7 @@ import {
   rbd,
   rbdImages,
   removeRbdImage,
+  settledPoolStored,
   sha256,
   UpstreamGlance,
 } from './fixtures.js';
@@ -73,7 +74,7 @@ test('the seed workflow: `glance image-create` on rbd gives a protected snap nam
   await run('qemu-img', ['create', '-f', 'qcow2', qcow2, '256M']);
   await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x6b 0 20M', qcow2]);
   const size = (await readFile(qcow2)).length;
-  const before = await poolStored();
+  const before = await settledPoolStored();
   const name = `centos-${randomUUID().slice(0, 8)}`;
   const out = (
     await run(

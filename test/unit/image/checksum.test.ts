@@ -5,6 +5,7 @@ import {
   fileNameOf,
   findInChecksumFile,
   parseChecksum,
+  storedDifferently,
 } from '../../../operator/src/image/checksum.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -55,5 +56,47 @@ describe('DigestCheck', () => {
     const check = new DigestCheck(parseChecksum(`md5:${md5('expected')}`));
     check.update(Buffer.from('actual'));
     expect(() => check.verify()).toThrow(ChecksumMismatchError);
+  });
+});
+
+describe('storedDifferently', () => {
+  const data = 'the image';
+  const stored = {
+    size: data.length,
+    checksum: md5(data),
+    os_hash_algo: 'sha512',
+    os_hash_value: createHash('sha512').update(data).digest('hex'),
+  };
+
+  it('accepts what Glance recorded when it matches the length and the digest that is known', () => {
+    expect(storedDifferently(stored, { bytes: data.length })).toBeUndefined();
+    expect(
+      storedDifferently(stored, { bytes: data.length, digest: parseChecksum(`md5:${md5(data)}`) }),
+    ).toBeUndefined();
+    expect(
+      storedDifferently(stored, {
+        bytes: data.length,
+        digest: { algorithm: 'sha512', hex: stored.os_hash_value },
+      }),
+    ).toBeUndefined();
+  });
+
+  it('names a length or digest that differs', () => {
+    expect(storedDifferently(stored, { bytes: data.length + 1 })).toMatch(/stored 9 bytes; 10 were sent/);
+    expect(
+      storedDifferently(stored, { bytes: data.length, digest: parseChecksum(`md5:${md5('other')}`) }),
+    ).toMatch(/recorded md5/);
+    expect(
+      storedDifferently(
+        { ...stored, os_hash_value: createHash('sha512').update('other').digest('hex') },
+        { bytes: data.length, digest: { algorithm: 'sha512', hex: stored.os_hash_value } },
+      ),
+    ).toMatch(/recorded sha512/);
+  });
+
+  it('cannot compare a digest Glance did not compute', () => {
+    expect(
+      storedDifferently(stored, { bytes: data.length, digest: parseChecksum(`sha256:${sha256('other')}`) }),
+    ).toBeUndefined();
   });
 });

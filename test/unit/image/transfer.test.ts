@@ -17,7 +17,6 @@ import {
 // A real HTTP server on loopback plays the source; the "Glance" side is a function collecting the bytes.
 const image = Buffer.concat([Buffer.from('QFI\xfb', 'latin1'), randomBytes(3 * 1024 * 1024)]);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const xz = execFileSync('xz', ['-c', '-0'], { input: image, maxBuffer: 64 * 1024 * 1024 });
 
 type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) => void;
@@ -105,7 +104,7 @@ describe('transfer', () => {
     expect(r.uploaded.equals(image)).toBe(true);
     expect(r.result).toEqual({
       sourceDigest: `sha256:${sha256(image)}`,
-      uploaded: { bytes: image.length, md5: md5(image) },
+      uploaded: { bytes: image.length, digest: { algorithm: 'sha256', hex: sha256(image) } },
     });
     expect(r.progress).toEqual({ bytes: image.length, total: image.length, resumes: 0 });
   });
@@ -130,6 +129,8 @@ describe('transfer', () => {
   it('checks the checksum on the compressed bytes', async () => {
     const r = await run(plan('/disk.qcow2.xz', { expected: { algorithm: 'sha256', hex: sha256(xz) } }));
     expect(r.result?.sourceDigest).toBe(`sha256:${sha256(xz)}`);
+    // It says nothing of the decompressed bytes Glance got, which therefore are compared by length only.
+    expect(r.result?.uploaded).toEqual({ bytes: image.length });
   });
 
   it('resumes a dropped connection with a Range request from the byte it stopped at', async () => {

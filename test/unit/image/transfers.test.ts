@@ -7,8 +7,8 @@ describe('TransferManager', () => {
     const manager = new TransferManager(1);
     const release: Array<() => void> = [];
     const run = () =>
-      new Promise<{ uploaded: { bytes: number; md5: string } }>((resolve) =>
-        release.push(() => resolve({ uploaded: { bytes: 1, md5: 'm' } })),
+      new Promise<{ uploaded: { bytes: number } }>((resolve) =>
+        release.push(() => resolve({ uploaded: { bytes: 1 } })),
       );
     const a = manager.start('a', 't', run);
     const b = manager.start('b', 't', run);
@@ -40,7 +40,7 @@ describe('TransferManager: the end of a transfer', () => {
     manager.start(
       'ok',
       't',
-      () => Promise.resolve({ uploaded: { bytes: 1, md5: 'm' } }),
+      () => Promise.resolve({ uploaded: { bytes: 1 } }),
       () => seen.push(`ok:${manager.get('ok')?.state.kind}`),
     );
     manager.start(
