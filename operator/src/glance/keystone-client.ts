@@ -30,6 +30,10 @@ export interface KeystoneService extends Named {
   enabled: boolean;
   description?: string;
 }
+export interface KeystoneRegion {
+  id: string;
+  description?: string;
+}
 export interface KeystoneEndpoint {
   id: string;
   interface: 'public' | 'internal' | 'admin';
@@ -214,16 +218,24 @@ export class KeystoneClient {
     return this.remove(`/services/${id}`);
   }
 
-  getRegion(id: string): Promise<Named | undefined> {
+  getRegion(id: string): Promise<KeystoneRegion | undefined> {
     return this.one(`/regions/${encodeURIComponent(id)}`, 'region');
   }
 
-  createRegion(id: string): Promise<Named> {
-    return this.create('/regions', 'region', { id });
+  createRegion(id: string, description: string): Promise<KeystoneRegion> {
+    return this.create('/regions', 'region', { id, description });
+  }
+
+  deleteRegion(id: string): Promise<boolean> {
+    return this.remove(`/regions/${encodeURIComponent(id)}`);
   }
 
   listEndpoints(serviceId: string): Promise<KeystoneEndpoint[]> {
     return this.list(`/endpoints?service_id=${encodeURIComponent(serviceId)}`, 'endpoints');
+  }
+
+  listRegionEndpoints(regionId: string): Promise<KeystoneEndpoint[]> {
+    return this.list(`/endpoints?region_id=${encodeURIComponent(regionId)}`, 'endpoints');
   }
 
   createEndpoint(value: Omit<KeystoneEndpoint, 'id'>): Promise<KeystoneEndpoint> {

@@ -73,7 +73,7 @@ export async function reconcileKeystone(
   const service = await ensureService(ctx, ctx.gs.status?.serviceId);
 
   if (!(await keystone.getRegion(k.region))) {
-    await keystone.createRegion(k.region);
+    await keystone.createRegion(k.region, regionDescription(ctx));
     await notify(ctx, 'KeystoneRegionCreated', `Created Keystone region ${k.region}`);
   }
 
@@ -136,8 +136,17 @@ async function ensureService(ctx: ReconcileContext, knownId: string | undefined)
 }
 
 /**
+ * Marks a region this GlanceService created, so that deletion can tell it from one that was there before (a
+ * region is shared by every service of a cloud): kept in Keystone itself, it survives a restart at any line.
+ */
+function regionDescription(ctx: ReconcileContext): string {
+  return `Created by glance-operator for GlanceService ${ctx.gs.metadata.namespace}/${ctx.gs.metadata.name}`;
+}
+
+/**
  * Always on delete: this region's endpoints go; the service and the user go when no other region still
- * has endpoints of the service (another GlanceService may serve it there).
+ * has endpoints of the service (another GlanceService may serve it there); the region goes when this
+ * GlanceService created it and no endpoint of any service is left in it.
  */
 export async function deleteKeystoneRegistration(ctx: ReconcileContext): Promise<void> {
   const { keystone } = ctx.sessions;
@@ -152,6 +161,7 @@ export async function deleteKeystoneRegistration(ctx: ReconcileContext): Promise
         'KeystoneEndpointsDeleted',
         `Deleted the endpoints in ${k.region}; other regions keep the service`,
       );
+      await deleteOwnRegion(ctx);
       return;
     }
     await keystone.deleteService(service.id);
@@ -163,4 +173,15 @@ export async function deleteKeystoneRegistration(ctx: ReconcileContext): Promise
     'KeystoneDeregistered',
     `Deleted Keystone service ${k.serviceName}, its endpoints and user ${k.userName}`,
   );
+  await deleteOwnRegion(ctx);
+}
+
+async function deleteOwnRegion(ctx: ReconcileContext): Promise<void> {
+  const { keystone } = ctx.sessions;
+  const { region } = ctx.spec.keystone;
+  const found = await keystone.getRegion(region);
+  if (found?.description !== regionDescription(ctx)) return;
+  if ((await keystone.listRegionEndpoints(region)).length > 0) return;
+  await keystone.deleteRegion(region);
+  await notify(ctx, 'KeystoneRegionDeleted', `Deleted Keystone region ${region}, which it had created`);
 }

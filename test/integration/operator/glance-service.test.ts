@@ -37,6 +37,7 @@ import {
   cleanUpServices,
   endpointsOf,
   keystoneService,
+  keystoneRegion,
   keystoneUser,
   namesFor,
   poolApplications,
@@ -543,6 +544,10 @@ describe('GlanceService on the local stack', () => {
   );
 
   it('with deletionPolicy Retain, removes the Keystone registration and keeps the database, Ceph user and pool', async () => {
+    // A region that was there before the GlanceService: other services of the cloud may use it.
+    await keystone('POST', '/regions', {
+      region: { id: kept.region, description: 'the cloud operator made it' },
+    });
     await applyGlanceService(
       kube,
       ns,
@@ -560,6 +565,7 @@ describe('GlanceService on the local stack', () => {
     await waitFor('the object to go', async () => !(await getGlanceService(kube, ns, 'kept')));
     expect(await keystoneService(kept.service)).toBeUndefined();
     expect(await keystoneUser(kept.user)).toBeUndefined();
+    expect(await keystoneRegion(kept.region)).toMatchObject({ description: 'the cloud operator made it' });
     expect(await databaseExists(kept.db)).toBe(true);
     expect(await dbUserHosts(kept.dbUser)).toEqual(['%', 'localhost']);
     expect(await cephAuth(kept.cephUser)).toEqual(cephUser);
@@ -576,6 +582,9 @@ describe('GlanceService on the local stack', () => {
     expect(await keystoneService(main.service)).toBeUndefined();
     expect(await endpointsOf(service?.id ?? '')).toEqual([]);
     expect(await keystoneUser(main.user)).toBeUndefined();
+    // The operator created that region: it goes with the last endpoint in it.
+    expect(await keystoneRegion(main.region)).toBeUndefined();
+    expect(await eventReasons('images')).toContain('KeystoneRegionDeleted');
     expect(await databaseExists(main.db)).toBe(false);
     expect(await dbUserHosts(main.dbUser)).toEqual([]);
     expect(await cephAuth(main.cephUser)).toBeUndefined();

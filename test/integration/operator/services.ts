@@ -52,6 +52,14 @@ export async function keystoneUser(name: string): Promise<{ id: string } | undef
   return body.users[0];
 }
 
+export async function keystoneRegion(id: string): Promise<{ id: string; description: string } | undefined> {
+  const { status, body } = await keystone<{ region: { id: string; description: string } }>(
+    'GET',
+    `/regions/${encodeURIComponent(id)}`,
+  );
+  return status === 200 ? body.region : undefined;
+}
+
 export async function cephAuth(
   user: string,
 ): Promise<{ key: string; caps: Record<string, string> } | undefined> {
