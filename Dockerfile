@@ -5,6 +5,9 @@
 # Node 26 is the Active LTS line since October 2026 (Node 24 is in maintenance). Every stage is Debian trixie,
 # so the librbd the addon is compiled against is the librbd it loads.
 ARG NODE_IMAGE=node:26-trixie-slim
+# The two `npm ci` steps take the build machine's CA bundle as the optional secret `ca-bundle`
+# (`--secret id=ca-bundle,src=/etc/ssl/certs/ca-certificates.crt`), for a network whose egress re-signs TLS:
+# it is mounted for that step only, so it reaches no layer. Without it Node's own roots are used.
 
 # Compiles the TypeScript and the native addons; nothing from here but their output reaches the final image.
 FROM ${NODE_IMAGE} AS build
@@ -13,7 +16,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -s /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi \
+ && npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY api-server/ api-server/
 COPY operator/ operator/
@@ -27,7 +32,9 @@ RUN npx tsc -p tsconfig.build.json \
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN --mount=type=secret,id=ca-bundle \
+    if [ -s /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE}
 # librbd1/librados2: the api-server's rbd store (the addon). ceph-common: the operator runs `ceph` and `rbd`.

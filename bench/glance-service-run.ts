@@ -1,18 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
 import { GLANCE_SERVICE } from '../operator/src/api/glance-service-types.js';
 import { demoGlanceService, monHost, parseSample } from '../test/harness/demo/manifests.js';
 import { removeAll } from '../test/harness/demo/wait-ready.js';
 import { adminTokenFromStack } from '../test/harness/keystone.js';
-import { freePort } from '../test/harness/local-runner/container-process.js';
-import { findRepoRoot, startLocalRunner, type LocalRunner } from '../test/harness/local-runner.js';
+import { findRepoRoot } from '../test/harness/paths.js';
 import { stackValue } from '../test/harness/stack-env.js';
 import type { Cleanups } from './cleanup.js';
 import { apply, createNamespace, deleteNamespace, watchUntilReady, type Kube } from './kube.js';
 import { startOperator, type OperatorProcess } from './operator-process.js';
 
-/** Where the operators' and local runners' logs of a run go. */
+/** Where the operators' logs of a run go. */
 export const benchLogDir = (): string => path.join(stackValue('STACK_DIR'), 'log', 'bench');
 
 /** A namespace of its own with the operator watching it; `cleanup` empties it through the operator first. */
@@ -76,15 +74,15 @@ export async function imageServices(): Promise<string[]> {
 export interface GlanceServiceRun {
   /** ms from the apply of the GlanceService to the watch event showing Ready=True for it. */
   readyMs: number;
-  apiUrl: string;
   remove: () => Promise<void>;
 }
 
 /**
  * samples/glanceservice.yaml made for this stack (as the demo does) with names of its own (namespace, region,
  * database, Keystone user and service, Ceph pool and user) and deletionPolicy Delete, so that every step is
- * done from nothing and `remove` leaves nothing behind. The operator and a local runner (the kubelet
- * stand-in) run for it; the Secrets are applied before the clock starts.
+ * done from nothing and `remove` leaves nothing behind. The operator runs for it as a process of this machine; the
+ * kubelet of the stack's node runs its migration Job and API Deployment from the stack's image; the Secrets are
+ * applied before the clock starts. Addresses are this machine's on the node's network, which both reach.
  */
 export async function glanceServiceToReady(
   kube: Kube,
@@ -94,41 +92,29 @@ export async function glanceServiceToReady(
 ): Promise<GlanceServiceRun> {
   const namespace = `glance-bench-${id}`;
   const region = `RegionBench-${id}`;
-  const port = await freePort();
-  const apiUrl = `http://127.0.0.1:${port}`;
-  let runner: LocalRunner | undefined;
   const space = await operatorNamespace(kube, cleanups, namespace, async (ns) => {
-    try {
-      await removeAll(kube.custom, GLANCE_SERVICE, ns, () => undefined, 300_000);
-      await deleteRegion(region);
-    } finally {
-      await runner?.stop();
-    }
+    await removeAll(kube.custom, GLANCE_SERVICE, ns, () => undefined, 300_000);
+    await deleteRegion(region);
   });
+  const podHost = stackValue('POD_HOST_IP');
+  const fromPods = (value: string) => value.replaceAll('127.0.0.1', podHost);
   try {
-    runner = await startLocalRunner({
-      kubeConfig: kube.config,
-      namespace,
-      services: { [`${namespace}/glance-api`]: port },
-      log: pino(
-        { base: { component: 'local-runner' } },
-        pino.destination({ dest: path.join(benchLogDir(), `local-runner-${namespace}.log`), sync: false }),
-      ),
-    });
     const objects = demoGlanceService(
       parseSample(readFileSync(path.join(findRepoRoot(), 'samples/glanceservice.yaml'), 'utf8')),
       {
         namespace,
-        apiUrl,
+        // Its Service's cluster URL: nothing on this machine calls the API in this scenario.
+        apiUrl: `http://glance-api.${namespace}.svc:9292`,
+        containerImage: stackValue('GLANCE_IMAGE'),
         region,
         db: {
-          host: stackValue('DB_HOST'),
+          host: fromPods(stackValue('DB_HOST')),
           port: Number(stackValue('DB_PORT')),
           adminUser: stackValue('DB_ADMIN_USER'),
           adminPassword: stackValue('DB_ADMIN_PASSWORD'),
         },
         keystone: {
-          authUrl: stackValue('OS_AUTH_URL'),
+          authUrl: fromPods(stackValue('OS_AUTH_URL')),
           adminUser: stackValue('OS_USERNAME'),
           adminPassword: stackValue('OS_PASSWORD'),
         },
@@ -156,7 +142,7 @@ export async function glanceServiceToReady(
       }),
       space.operator.exited,
     ]);
-    return { readyMs: ready - start, apiUrl, remove: space.cleanup };
+    return { readyMs: ready - start, remove: space.cleanup };
   } catch (err) {
     await space.cleanup();
     throw err;

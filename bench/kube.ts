@@ -15,7 +15,7 @@ import { GLANCE_SERVICE } from '../operator/src/api/glance-service-types.js';
 import { IMAGE } from '../operator/src/api/image-types.js';
 import { parseSample } from '../test/harness/demo/manifests.js';
 import { waitServed, type CustomResource } from '../test/harness/demo/wait-ready.js';
-import { findRepoRoot } from '../test/harness/local-runner.js';
+import { findRepoRoot } from '../test/harness/paths.js';
 import { stackValue } from '../test/harness/stack-env.js';
 
 const FIELD_MANAGER = 'glance-bench';

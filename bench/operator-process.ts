@@ -3,8 +3,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../test/harness/local-runner/container-process.js';
-import { findRepoRoot } from '../test/harness/local-runner.js';
+import { findRepoRoot, freePort } from '../test/harness/paths.js';
 import { stackValue } from '../test/harness/stack-env.js';
 
 export interface OperatorProcess {

@@ -4,8 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { freePort } from '../test/harness/local-runner/container-process.js';
-import { findRepoRoot } from '../test/harness/local-runner.js';
+import { findRepoRoot, freePort } from '../test/harness/paths.js';
 import { stackValue } from '../test/harness/stack-env.js';
 import type { BenchContext, Server } from './scenario.js';
 

@@ -12,7 +12,7 @@ BIN="$CACHE/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION"
 export GOFLAGS="${GOFLAGS:--mod=mod}" CGO_ENABLED=0
 export PATH="$PATH:/usr/local/go/bin"
 
-KUBE_CMDS=(kube-apiserver kube-controller-manager kubectl)
+KUBE_CMDS=(kube-apiserver kube-controller-manager kubectl kube-scheduler kubelet kube-proxy)
 have_all() { local b; for b in etcd "${KUBE_CMDS[@]}"; do [ -x "$BIN/$b" ] || return 1; done; }
 if have_all; then echo "$BIN"; exit 0; fi
 command -v go >/dev/null || { echo "build-kube: Go is required (https://go.dev/dl or apt golang-go)" >&2; exit 1; }

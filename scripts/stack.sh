@@ -9,10 +9,10 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=stack/lib.sh
 . "$HERE/stack/lib.sh"
-for f in install mariadb keystone ceph kube glance-upstream api; do
+for f in install net mariadb keystone ceph kube node glance-upstream api; do
   [ -f "$HERE/stack/$f.sh" ] && . "$HERE/stack/$f.sh"
 done
-COMPONENTS=(mariadb keystone ceph kube glance_upstream)
+COMPONENTS=(net mariadb keystone ceph kube node glance_upstream)
 declare -F api_up >/dev/null && COMPONENTS+=(api)
 
 write_env() {
@@ -46,6 +46,7 @@ KUBECONFIG=$KUBECONFIG_PATH
 KUBE_APISERVER_URL=https://127.0.0.1:$KUBE_PORT
 ENV
   declare -F kube_env >/dev/null && kube_env >>"$tmp"
+  declare -F node_env >/dev/null && node_env >>"$tmp"
   declare -F api_env >/dev/null && api_env >>"$tmp"
   chmod 600 "$tmp"; mv "$tmp" "$STACK_ENV"
 }
@@ -59,7 +60,9 @@ cmd_up() {
   log "stack up in $(since "$t0") s; env file: $STACK_ENV"
 }
 cmd_down() {
-  local names=(api glance-upstream kube-controller-manager kube-apiserver etcd ceph-osd ceph-mgr ceph-mon keystone mariadb) n
+  local names=(api glance-upstream local-path-provisioner coredns kube-proxy kubelet containerd kube-scheduler
+    kube-controller-manager kube-apiserver etcd ceph-osd ceph-mgr ceph-mon keystone mariadb) n
+  node_down
   for n in "${names[@]}"; do stop_bg "$n"; done
 }
 cmd_status() {

@@ -123,7 +123,8 @@ export const operatorImageTransfer: RunnableScenario = {
     const expected = { bytes, md5 };
     const kube = kubeFromStack();
     await installCrds(kube);
-    const server = await serveFile(file);
+    // The operator runs on this machine here; the Image's source is served on loopback.
+    const server = await serveFile(file, '127.0.0.1');
     const stopServer = ctx.cleanups.add('the image file server', () => server.close());
     try {
       const space = await operatorNamespace(kube, ctx.cleanups, `glance-bench-img-${suffix()}`, (ns) =>

@@ -1,7 +1,10 @@
 # A one-node Ceph (Debian's Pacific): mon a, mgr x, one bluestore OSD on a sparse file, pools of
 # size 1, no cephadm and no systemd. client.admin's keyring is /etc/ceph/ceph.client.admin.keyring.
 # Also the reference deployment's pool `images` and client.glance with the install guide's caps.
+# The monitor and the OSD listen on $POD_HOST_IP, which this machine and the pods both reach (a Ceph daemon has
+# one address, which the maps give to every client).
 CEPH_DIR="$STACK_DIR/ceph"
+CEPH_MON_ADDR="[v2:$POD_HOST_IP:3300,v1:$POD_HOST_IP:6789]"
 CEPH_OSD_SIZE_GB="${CEPH_OSD_SIZE_GB:-8}"
 ceph_write_conf() {
   local fsid=$1
@@ -10,8 +13,8 @@ ceph_write_conf() {
 [global]
 fsid = $fsid
 mon_initial_members = a
-mon_host = [v2:127.0.0.1:3300,v1:127.0.0.1:6789]
-public_network = 127.0.0.0/8
+mon_host = $CEPH_MON_ADDR
+public_network = $POD_HOST_IP/32
 auth_cluster_required = cephx
 auth_service_required = cephx
 auth_client_required = cephx
@@ -47,6 +50,12 @@ CONF
 ceph_up() {
   local t0 t; t0=$(now)
   install -d "$CEPH_DIR" "$LOG_DIR/ceph" "$RUN_DIR/ceph"
+  # A cluster made by an older stack on another address is test data: it is made again on this one.
+  if [ -f "$CEPH_DIR/mon/ceph-a/done" ] && [ "$(cat "$CEPH_DIR/mon.addr" 2>/dev/null)" != "$CEPH_MON_ADDR" ]; then
+    log "ceph: the monitor moves to $CEPH_MON_ADDR; making the one-node cluster again"
+    stop_bg ceph-osd; stop_bg ceph-mgr; stop_bg ceph-mon
+    rm -rf "$CEPH_DIR/mon" "$CEPH_DIR/mgr" "$CEPH_DIR/osd" "$CEPH_DIR/osd.id" "$CEPH_DIR/osd.uuid" "$CEPH_DIR/osd.secret"
+  fi
   [ -s "$CEPH_DIR/fsid" ] || uuidgen >"$CEPH_DIR/fsid"
   ceph_write_conf "$(cat "$CEPH_DIR/fsid")"
   local mon_dir="$CEPH_DIR/mon/ceph-a"
@@ -56,8 +65,9 @@ ceph_up() {
     ceph-authtool --create-keyring /etc/ceph/ceph.client.admin.keyring --gen-key -n client.admin \
       --cap mon 'allow *' --cap osd 'allow *' --cap mds 'allow *' --cap mgr 'allow *' >/dev/null
     ceph-authtool "$CEPH_DIR/mon.keyring" --import-keyring /etc/ceph/ceph.client.admin.keyring >/dev/null
-    monmaptool --create --addv a '[v2:127.0.0.1:3300,v1:127.0.0.1:6789]' --fsid "$(cat "$CEPH_DIR/fsid")" "$CEPH_DIR/monmap" >/dev/null
+    monmaptool --create --clobber --addv a "$CEPH_MON_ADDR" --fsid "$(cat "$CEPH_DIR/fsid")" "$CEPH_DIR/monmap" >/dev/null
     ceph-mon --mkfs -i a --monmap "$CEPH_DIR/monmap" --keyring "$CEPH_DIR/mon.keyring"
+    echo "$CEPH_MON_ADDR" >"$CEPH_DIR/mon.addr"
     touch "$mon_dir/done"
   fi
   if ! alive ceph-mon; then

@@ -3,7 +3,8 @@
 STACK_PACKAGES="mariadb-server keystone glance-api python3-openstackclient python3-glanceclient
   python3-openstacksdk tempest glance-tempest-plugin ceph-mon ceph-mgr ceph-osd ceph-common qemu-utils
   uwsgi-core uwsgi-plugin-python3 librbd-dev librados-dev openssl uuid-runtime bc curl python3-pymysql
-  lua5.4 xz-utils zstd bzip2"
+  lua5.4 xz-utils zstd bzip2
+  iptables conntrack libseccomp-dev buildah mmdebstrap busybox-static"
 install_up() {
   local missing=() p
   for p in $STACK_PACKAGES; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
@@ -21,9 +22,9 @@ install_up() {
     apt-get install -y -qq golang-go >"$LOG_DIR/apt-go.log" 2>&1 || die "installing Go failed"
   fi
 }
-# The tests and the demo run from this clone: install its npm dependencies once.
+# The tests and the demo run from this clone: install its npm dependencies, again when the lockfile changed.
 install_node_modules() {
-  [ -d "$REPO_ROOT/node_modules" ] && return 0
+  [ "$REPO_ROOT/node_modules/.package-lock.json" -nt "$REPO_ROOT/package-lock.json" ] && return 0
   log "installing npm dependencies (npm ci)"
   (cd "$REPO_ROOT" && npm ci --no-audit --no-fund >"$LOG_DIR/npm-ci.log" 2>&1) || { tail -20 "$LOG_DIR/npm-ci.log" >&2; die "npm ci failed"; }
 }

@@ -35,10 +35,12 @@ CONF
     touch "$ks_lib/.bootstrapped"
     log "keystone db_sync + bootstrap in $(since "$t") s"
   fi
+  # One started before the node's address existed does not listen there: restart it.
+  alive keystone && ! (exec 3<>"/dev/tcp/$POD_HOST_IP/5000") 2>/dev/null && changed=1
   [ $changed = 1 ] && stop_bg keystone
   if ! alive keystone; then
     t=$(now)
-    start_bg keystone "$LOG_DIR/keystone/uwsgi.out" uwsgi --plugins python3 --http-socket "$HOST_IP:5000" \
+    start_bg keystone "$LOG_DIR/keystone/uwsgi.out" uwsgi --plugins python3 --http-socket "$HOST_IP:5000" --http-socket "$POD_HOST_IP:5000" \
       --wsgi-file /usr/bin/keystone-wsgi-public --master --processes 2 --threads 2 --enable-threads --lazy-apps \
       --buffer-size 65535 --die-on-term --no-orphans --uid keystone --gid keystone --add-header 'Connection: close' \
       --chdir "$ks_lib" --env OS_KEYSTONE_CONFIG_DIR="$ks_etc" --procname-prefix-spaced keystone-api \

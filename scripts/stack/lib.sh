@@ -7,6 +7,16 @@ RUN_DIR="$STACK_DIR/run"
 ETC_DIR="$STACK_DIR/etc"
 REGION="${REGION:-RegionOne}"
 HOST_IP=127.0.0.1
+# The Kubernetes node lives in a network namespace of its own (scripts/stack/net.sh), joined to this one by a veth
+# pair on a /30: POD_HOST_IP is this machine as the node and its pods see it, where MariaDB, Keystone and Ceph
+# listen too; NODE_IP is the node's address. Pod and Service ranges are routed only into that namespace.
+NODE_NETNS=glance-node
+POD_HOST_IP=172.30.255.1
+NODE_IP=172.30.255.2
+NODE_NAME=glance-node
+POD_CIDR=10.244.0.0/24
+SERVICE_CIDR=10.0.0.0/24
+CLUSTER_DNS_IP=10.0.0.10
 KEYSTONE_URL="http://$HOST_IP:5000/v3"
 UPSTREAM_GLANCE_PORT=9292
 KUBE_PORT=6443
@@ -30,6 +40,25 @@ start_bg() {
   local name=$1 logf=$2; shift 2
   setsid "$@" </dev/null >>"$logf" 2>&1 &
   echo $! >"$RUN_DIR/$name.pid"
+}
+# ensure_bg NAME LOGFILE CMD...: start_bg unless NAME already runs with exactly this command line and the same
+# contents of the stack's configuration files it names (a daemon started with other flags or an older config,
+# certificate or kubeconfig is restarted). Returns 0 when it (re)started NAME.
+ensure_bg() {
+  local name=$1 stamp arg
+  stamp=$({
+    printf '%s\0' "${@:3}"
+    for arg in "${@:3}"; do
+      arg=${arg#--*=}
+      case "$arg" in "$ETC_DIR"/* | "$STACK_DIR"/kube/*) [ -f "$arg" ] && cat "$arg" ;; esac
+    done
+  } | sha1sum | cut -c1-12)
+  if alive "$name"; then
+    [ "$(cat "$RUN_DIR/$name.stamp" 2>/dev/null)" = "$stamp" ] && return 1
+    stop_bg "$name"
+  fi
+  start_bg "$@"
+  echo "$stamp" >"$RUN_DIR/$name.stamp"
 }
 stop_bg() {
   local name=$1 f="$RUN_DIR/$1.pid" i

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,19 +11,20 @@ import {
   PatchStrategy,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import pino from 'pino';
 import { z } from 'zod';
 import { GLANCE_SERVICE } from '../../operator/src/api/glance-service-types.js';
 import { IMAGE } from '../../operator/src/api/image-types.js';
+import { API_PORT, objectNames, selectorLabels } from '../../operator/src/glance/names.js';
 import { demoGlanceService, demoImage, monHost, parseSample, type DemoSettings } from './demo/manifests.js';
 import { makeQcow2, serveFile, sha256Of } from './demo/image-server.js';
 import { removeAll, waitReady, waitServed } from './demo/wait-ready.js';
-import { findRepoRoot, startLocalRunner } from './local-runner.js';
+import { installOperatorChart, uninstallOperatorChart, type ChartRelease } from './operator-chart.js';
 import { loadStackEnv, STACK_ENV_PATH } from './stack-env.js';
 
-// `npm run demo` (scripts/demo.sh brings the stack up and builds first): the operator as a process, the local
-// runner standing in for the kubelet, samples/glanceservice.yaml and samples/image.yaml made to run here.
-const USAGE = `usage: demo.js [--namespace NS] [--api-port PORT] [--keep-running]
+// `npm run demo` (scripts/demo.sh brings the stack up, its one-node cluster and our image included): the operator
+// installed by its Helm chart as pods of the cluster, samples/glanceservice.yaml and samples/image.yaml made to run
+// here, the migration Job and the API Deployment run by the kubelet, the API reached through a NodePort.
+const USAGE = `usage: demo.js [--namespace NS] [--node-port PORT] [--keep-running]
   --keep-running   leave the operator and the API running until Ctrl-C, to try the openstack CLI against it
   (either way, the demo's Image and GlanceService are deleted through the operator when it ends)
 `;
@@ -31,6 +32,12 @@ const USAGE = `usage: demo.js [--namespace NS] [--api-port PORT] [--keep-running
 const stackSchema = z.object({
   STACK_DIR: z.string().min(1),
   KUBECONFIG: z.string().min(1),
+  KUBECTL: z.string().min(1),
+  CRICTL: z.string().min(1),
+  CONTAINERD_SOCK: z.string().min(1),
+  GLANCE_IMAGE: z.string().min(1),
+  POD_HOST_IP: z.string().min(1),
+  NODE_IP: z.string().min(1),
   DB_HOST: z.string().min(1),
   DB_PORT: z.coerce.number().int().positive(),
   DB_ADMIN_USER: z.string().min(1),
@@ -46,19 +53,20 @@ const argsSchema = z.object({
     .string()
     .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
     .default('glance-demo'),
-  'api-port': z.coerce.number().int().min(1024).max(65535).default(9595),
+  'node-port': z.coerce.number().int().min(30000).max(32767).default(30292),
   'keep-running': z.boolean().default(false),
 });
 
 const say = (line: string) => process.stdout.write(`[demo] ${line}\n`);
-const REPO = findRepoRoot();
+const REPO = new URL('../..', import.meta.url).pathname;
 const FIELD_MANAGER = 'glance-demo';
+const OPERATOR_NAMESPACE = 'glance-operator';
 
 async function apply(objects: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {
   await objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
 }
 
-/** Runs a command with its output passed through, for the two listings the demo ends with. */
+/** Runs a command with its output passed through, for the listings the demo ends with. */
 function show(title: string, file: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   process.stdout.write(`\n$ ${title}\n`);
   return new Promise((resolve, reject) => {
@@ -72,7 +80,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       namespace: { type: 'string' },
-      'api-port': { type: 'string' },
+      'node-port': { type: 'string' },
       'keep-running': { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -93,9 +101,7 @@ async function main(): Promise<void> {
   }
   const stack = stackParsed.data;
   const ns = opts.namespace;
-  const kubectl = process.env.KUBECTL ?? 'kubectl';
-  const logDir = path.join(stack.STACK_DIR, 'log', 'demo');
-  mkdirSync(logDir, { recursive: true });
+  const kubectl = stack.KUBECTL;
 
   const kc = new KubeConfig();
   kc.loadFromFile(stack.KUBECONFIG);
@@ -110,60 +116,48 @@ async function main(): Promise<void> {
   for (const type of [GLANCE_SERVICE, IMAGE]) await waitServed(custom, type, 60_000);
   await apply(objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 
+  const release: ChartRelease = {
+    kubeconfig: stack.KUBECONFIG,
+    namespace: OPERATOR_NAMESPACE,
+    release: 'glance-operator',
+    image: stack.GLANCE_IMAGE,
+    replicas: 2,
+  };
+  say(
+    `helm install of charts/glance-operator into ${OPERATOR_NAMESPACE} (image ${stack.GLANCE_IMAGE}, 2 replicas)`,
+  );
+  await installOperatorChart(release);
+
   const work = await mkdtemp(path.join(tmpdir(), 'glance-demo-'));
   const qcow2 = await makeQcow2(work);
-  const server = await serveFile(qcow2);
+  // The operator pod fetches it: it listens where the pods reach this machine.
+  const server = await serveFile(qcow2, stack.POD_HOST_IP);
   say(`serving a qcow2 made by qemu-img at ${server.url}`);
 
-  const apiUrl = `http://127.0.0.1:${opts['api-port']}`;
+  // Pods reach MariaDB, Keystone and Ceph at this machine's address on the node's network.
+  const fromPods = (value: string) => value.replaceAll('127.0.0.1', stack.POD_HOST_IP);
+  const apiUrl = `http://${stack.NODE_IP}:${opts['node-port']}`;
   const settings: DemoSettings = {
     namespace: ns,
     apiUrl,
+    containerImage: stack.GLANCE_IMAGE,
     region: 'RegionDemo',
     db: {
-      host: stack.DB_HOST,
+      host: fromPods(stack.DB_HOST),
       port: stack.DB_PORT,
       adminUser: stack.DB_ADMIN_USER,
       adminPassword: stack.DB_ADMIN_PASSWORD,
     },
-    keystone: { authUrl: stack.OS_AUTH_URL, adminUser: stack.OS_USERNAME, adminPassword: stack.OS_PASSWORD },
+    keystone: {
+      authUrl: fromPods(stack.OS_AUTH_URL),
+      adminUser: stack.OS_USERNAME,
+      adminPassword: stack.OS_PASSWORD,
+    },
     ceph: { monHost: monHost(stack.CEPH_CONF), adminKeyring: readFileSync(stack.CEPH_ADMIN_KEYRING, 'utf8') },
     image: { url: server.url, checksum: `sha256:${await sha256Of(qcow2)}` },
   };
 
-  const operatorLog = path.join(logDir, 'operator.log');
-  say(`starting the operator (log: ${operatorLog})`);
-  const operator: ChildProcess = spawn(process.execPath, [path.join(REPO, 'dist/operator/src/main.js')], {
-    env: {
-      PATH: process.env.PATH,
-      KUBECONFIG: stack.KUBECONFIG,
-      WATCH_NAMESPACE: ns,
-      LEADER_ELECT: 'false',
-      HEALTH_ADDRESS: '127.0.0.1',
-      HEALTH_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const opOut = createWriteStream(operatorLog, { flags: 'a' });
-  operator.stdout?.pipe(opOut);
-  operator.stderr?.pipe(opOut);
-  const operatorExit = new Promise<never>((_, reject) =>
-    operator.once('exit', (code) => reject(new Error(`the operator exited (${code}); see ${operatorLog}`))),
-  );
-
-  const runnerLog = path.join(logDir, 'local-runner.log');
-  say(`starting the local runner, the kubelet stand-in (log: ${runnerLog})`);
-  const runner = await startLocalRunner({
-    kubeConfig: kc,
-    namespace: ns,
-    stateDir: path.join(stack.STACK_DIR, 'demo', 'runner'),
-    services: { [`${ns}/glance-api`]: opts['api-port'] },
-    log: pino({ base: { component: 'local-runner' } }, pino.destination({ dest: runnerLog, sync: false })),
-  });
-
   const stop = async () => {
-    await runner.stop();
-    operator.kill('SIGTERM');
     await server.close();
     await rm(work, { recursive: true, force: true });
   };
@@ -181,7 +175,18 @@ async function main(): Promise<void> {
     );
     for (const obj of gsObjects) await apply(objects, obj);
     const gsName = gsObjects.find((o) => o.kind === 'GlanceService')?.metadata.name ?? 'glance';
-    await Promise.race([waitReady(custom, GLANCE_SERVICE, ns, gsName, say, 600_000), operatorExit]);
+    // Users of this machine reach the API Service through a NodePort on the node's address.
+    await apply(objects, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `${objectNames(gsName).api}-nodeport`, namespace: ns },
+      spec: {
+        type: 'NodePort',
+        selector: selectorLabels(gsName, 'api'),
+        ports: [{ name: 'api', port: API_PORT, targetPort: 'api', nodePort: opts['node-port'] }],
+      },
+    } as KubernetesObject);
+    await waitReady(custom, GLANCE_SERVICE, ns, gsName, say, 600_000);
 
     say('applying samples/image.yaml (its source moved to the local server, with the sha256 of the file)');
     const imageObjects = demoImage(
@@ -190,7 +195,7 @@ async function main(): Promise<void> {
     );
     for (const obj of imageObjects) await apply(objects, obj);
     const imageName = imageObjects.find((o) => o.kind === 'Image')?.metadata.name ?? 'cirros';
-    await Promise.race([waitReady(custom, IMAGE, ns, imageName, say, 600_000), operatorExit]);
+    await waitReady(custom, IMAGE, ns, imageName, say, 600_000);
 
     const env = {
       ...process.env,
@@ -206,10 +211,46 @@ async function main(): Promise<void> {
       ['get', 'glanceservices,images', '-n', ns],
       env,
     );
+    await show(`kubectl get pods -A -o wide`, kubectl, ['get', 'pods', '-A', '-o', 'wide'], env);
+    await show(
+      `crictl ps`,
+      stack.CRICTL,
+      ['--runtime-endpoint', `unix://${stack.CONTAINERD_SOCK}`, 'ps'],
+      env,
+    );
+    await show(
+      `openstack --os-region-name ${settings.region} image create cirros-cli --file … --public`,
+      'openstack',
+      [
+        'image',
+        'create',
+        'cirros-cli',
+        '--file',
+        qcow2,
+        '--disk-format',
+        'qcow2',
+        '--container-format',
+        'bare',
+        '--public',
+        '-c',
+        'id',
+        '-c',
+        'status',
+        '-c',
+        'visibility',
+      ],
+      env,
+    );
     await show(
       `openstack --os-region-name ${settings.region} image list`,
       'openstack',
       ['image', 'list'],
+      env,
+    );
+    await show(
+      `openstack --os-region-name ${settings.region} image delete cirros-cli`,
+      'openstack',
+      ['image', 'delete', 'cirros-cli'],
       env,
     );
     if (opts['keep-running']) {
@@ -226,6 +267,9 @@ async function main(): Promise<void> {
     try {
       await removeAll(custom, IMAGE, ns, say, 300_000);
       await removeAll(custom, GLANCE_SERVICE, ns, say, 300_000);
+      // A cluster-wide operator left running would also reconcile the test suite's objects.
+      say('helm uninstall of the operator');
+      await uninstallOperatorChart(release);
     } catch (err) {
       say(`cleanup incomplete: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The end-to-end suite with real pods: a kind cluster, this repository's image built and loaded into it, the
-# chart installed, then the same e2e suite the local harness runs (only the bring-up differs: here the kubelet
-# runs the operator, the migration Job and the API Deployment). Needs a Docker engine, so it does not run in CI.
+# The end-to-end suite in a kind cluster: this repository's image built with Docker and loaded into it, then the
+# same suite CI runs on the local stack's own one-node cluster (it installs the chart itself; only the cluster, the
+# image and the host's address as the pods see it differ). Needs a Docker engine, so it does not run in CI.
 #   bash test/kind/run.sh            create (or reuse) the cluster, build, install, run the suite
 #   KEEP_CLUSTER=0 bash test/kind/run.sh   delete the cluster afterwards
 set -euo pipefail
@@ -9,8 +9,7 @@ REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 CLUSTER="${KIND_CLUSTER:-glance-operator}"
 KIND_VERSION="${KIND_VERSION:-v0.33.0}"
 IMAGE="${IMAGE:-glance-operator:e2e}"
-NAMESPACE="${OPERATOR_NAMESPACE:-glance-operator}"
-E2E_SUITE="${E2E_SUITE:-test/integration/operator/local-runner.test.ts}"
+E2E_SUITE="${E2E_SUITE:-test/integration/operator/cluster.test.ts}"
 STACK_ENV="${GLANCE_STACK_ENV:-/var/lib/glance-stack/stack.env}"
 log() { printf '[kind %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -37,20 +36,12 @@ log "building $IMAGE"
 docker build -t "$IMAGE" "$REPO"
 kind load docker-image "$IMAGE" --name "$CLUSTER"
 
-log "installing the chart into $NAMESPACE"
-"$HELM" upgrade --install glance-operator "$REPO/charts/glance-operator" --namespace "$NAMESPACE" --create-namespace \
-  --set image.repository="${IMAGE%:*}" --set image.tag="${IMAGE##*:}" --set image.pullPolicy=Never \
-  --set replicaCount=1 --wait --timeout 5m
-"$KUBECTL" -n "$NAMESPACE" rollout status deployment/glance-operator --timeout=2m
-
 # The pods reach the stack's services on the host through the kind network's gateway; the stack must listen
 # there (its services bind to 127.0.0.1 by default: see test/kind/README.md).
 HOST_IP="${STACK_HOST_IP:-$(docker network inspect kind -f '{{(index .IPAM.Config 0).Gateway}}')}"
 log "running $E2E_SUITE against the cluster (stack services at $HOST_IP)"
 cd "$REPO"
 npm run -s build
-# E2E_TARGET=kind: the suite starts neither an operator nor the local runner (test/integration/operator/e2e-target.ts).
 E2E_TARGET=kind E2E_KUBECONFIG="$KUBECONFIG_KIND" E2E_IMAGE="$IMAGE" E2E_STACK_HOST="$HOST_IP" \
-  E2E_OPERATOR_NAMESPACE="$NAMESPACE" E2E_OPERATOR_RELEASE=glance-operator \
   node --experimental-vm-modules node_modules/jest/bin/jest.js --selectProjects=integration --runInBand \
   --testPathPatterns "$E2E_SUITE"

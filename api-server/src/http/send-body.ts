@@ -111,8 +111,15 @@ export async function sendBody(res: ServerResponse, data: NodeJS.ReadableStream)
     }
     return;
   }
-  res.flushHeaders();
   const declared = Number(res.getHeader('content-length') ?? Number.NaN);
+  if (declared === 0) {
+    // The head is the whole response. Ended at once, not after the stream's end: a client holding the complete
+    // response may close the connection straight away, and a pipeline still open then fails with Premature close.
+    (data as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    res.end();
+    return;
+  }
+  res.flushHeaders();
   if (!Number.isSafeInteger(declared) || declared < 0 || res.req.method === 'HEAD') {
     await pipeline(data, res);
     return;

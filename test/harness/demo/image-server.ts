@@ -28,8 +28,9 @@ export interface FileServer {
   close(): Promise<void>;
 }
 
-/** Serves one file on loopback, at its base name, with a Content-Length (what a download server sends). */
-export async function serveFile(file: string): Promise<FileServer> {
+/** Serves one file at `host` (where the pods reach this machine), at its base name, with a Content-Length (what a
+ * download server sends). */
+export async function serveFile(file: string, host: string): Promise<FileServer> {
   const name = path.basename(file);
   const { size } = await stat(file);
   const server: Server = createServer((req, res) => {
@@ -40,10 +41,10 @@ export async function serveFile(file: string): Promise<FileServer> {
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
     createReadStream(file).pipe(res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/${name}`,
+    url: `http://${host}:${port}/${name}`,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -22,8 +22,11 @@ const DEMO_NAMES: ExternalNames = {
 /** What samples/glanceservice.yaml needs from the local stack instead of its CHANGE-ME placeholders and hosts. */
 export interface ServiceSettings {
   namespace: string;
-  /** Where the local runner serves the API Service: every Keystone endpoint of the demo points there. */
+  /** The API's public endpoint as users of this machine reach it (a NodePort); inside the cluster the operator and
+   * other pods use the Service's own URL, the internal and admin endpoints' default. */
   apiUrl: string;
+  /** The container image of the API pods (this repository's, built by the stack). */
+  containerImage: string;
   /** A region of its own, so the stack's RegionOne/RegionTwo registrations of `glance` are never touched. */
   region: string;
   db: { host: string; port: number; adminUser: string; adminPassword: string };
@@ -93,10 +96,11 @@ export function demoGlanceService(sample: Obj[], s: ServiceSettings): Obj[] {
         spec: {
           ...spec,
           ...(s.deletionPolicy ? { deletionPolicy: s.deletionPolicy } : {}),
-          // The local runner runs this repository's build whatever the image says.
-          image: 'glance-operator:demo',
+          image: s.containerImage,
+          // Imported into the node's containerd: there is no registry to pull from.
+          imagePullPolicy: 'Never',
           replicas: 1,
-          endpoints: { public: s.apiUrl, internal: s.apiUrl, admin: s.apiUrl },
+          endpoints: { public: s.apiUrl },
           database: {
             ...section('database'),
             host: s.db.host,

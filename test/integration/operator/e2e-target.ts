@@ -1,48 +1,49 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
-import pino from 'pino';
 import { z } from 'zod';
 import { IMAGES_DIR } from '../../../operator/src/glance/render-config.js';
 import { API_PORT, objectNames } from '../../../operator/src/glance/names.js';
 import { proxyService } from '../../harness/api-server-proxy.js';
-import { freePort } from '../../harness/local-runner/container-process.js';
-import { startLocalRunner } from '../../harness/local-runner.js';
+import { installOperatorChart } from '../../harness/operator-chart.js';
 import { run } from '../../harness/run.js';
 import { stackValue } from '../../harness/stack-env.js';
-import { kubeConfig, startOperator } from './support.js';
 
 /**
- * Where the end-to-end suite runs. `local` (the default): the operator in this process and the local runner
- * as the kubelet, against the stack's kube-apiserver. `kind` (test/kind/run.sh): the chart's operator and real
- * pods in a kind cluster; this process only applies objects and looks. Only the bring-up differs.
+ * Where the end-to-end suite runs: a cluster of real components, with the chart's operator and real pods.
+ * `stack` (the default): the local stack's own one-node cluster (containerd, kubelet, kube-proxy, CoreDNS), its
+ * image built by the stack. `kind` (test/kind/run.sh, where a Docker engine exists): a kind cluster, its kubeconfig,
+ * image and the host's address as its pods see it given by E2E_*. Only these values differ.
  */
-const e2eEnv = z.discriminatedUnion('E2E_TARGET', [
-  z.object({ E2E_TARGET: z.literal('local') }),
-  z.object({
-    E2E_TARGET: z.literal('kind'),
-    E2E_KUBECONFIG: z.string().min(1),
-    E2E_IMAGE: z.string().min(1),
+const e2eEnv = z
+  .object({
+    E2E_TARGET: z.enum(['stack', 'kind']).default('stack'),
+    E2E_KUBECONFIG: z.string().min(1).optional(),
+    E2E_IMAGE: z.string().min(1).optional(),
     /** The host's address as the pods see it: MariaDB, Keystone, Ceph and the test's HTTP servers. */
-    E2E_STACK_HOST: z.string().min(1),
-    E2E_OPERATOR_NAMESPACE: z.string().min(1).default('glance-operator'),
-    E2E_OPERATOR_RELEASE: z.string().min(1).default('glance-operator'),
-  }),
-]);
+    E2E_STACK_HOST: z.string().min(1).optional(),
+  })
+  .refine(
+    (e) => e.E2E_TARGET === 'stack' || (e.E2E_KUBECONFIG && e.E2E_IMAGE && e.E2E_STACK_HOST),
+    'E2E_TARGET=kind needs E2E_KUBECONFIG, E2E_IMAGE and E2E_STACK_HOST',
+  );
 
-export const E2E = e2eEnv.parse({ ...process.env, E2E_TARGET: process.env.E2E_TARGET ?? 'local' });
+const env = e2eEnv.parse(process.env);
+
+export const E2E = {
+  target: env.E2E_TARGET,
+  kubeconfig: env.E2E_KUBECONFIG ?? stackValue('KUBECONFIG'),
+  image: env.E2E_IMAGE ?? stackValue('GLANCE_IMAGE'),
+};
 
 /** The address the pods (and the operator) reach this machine at. */
-export const STACK_HOST = E2E.E2E_TARGET === 'kind' ? E2E.E2E_STACK_HOST : '127.0.0.1';
+export const STACK_HOST = env.E2E_STACK_HOST ?? stackValue('POD_HOST_IP');
 
 /** A stack URL or address as seen from the pods. */
 export const fromPods = (value: string): string => value.replaceAll('127.0.0.1', STACK_HOST);
 
 export function e2eKubeConfig(): KubeConfig {
-  if (E2E.E2E_TARGET === 'local') return kubeConfig();
   const kc = new KubeConfig();
-  kc.loadFromFile(E2E.E2E_KUBECONFIG);
+  kc.loadFromFile(E2E.kubeconfig);
   return kc;
 }
 
@@ -54,13 +55,14 @@ export interface E2eBringUp {
   readonly expectedEndpoints: Record<string, string>;
   /** The container image of the GlanceService's pods. */
   readonly image: string;
-  /** The operator's counters: GlanceService reconciles, and writes by system. */
+  /** The operator's counters: GlanceService reconciles, and writes by system (not the leader Lease's renewals,
+   * which leader election makes every few seconds by design). */
   reconciles(): Promise<number>;
   writes(system: string): Promise<number>;
   /** The path an image's file has in the images claim (direct_url), and its size there. */
   claimPath(imageId: string): string;
   claimFileSize(imageId: string): Promise<number>;
-  /** What the runner and the pods said, for failures. */
+  /** What the operator and the pods said, for failures. */
   logs(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -76,64 +78,35 @@ function sumSamples(text: string, name: string, labels: Record<string, string>):
   return sum;
 }
 
+export const OPERATOR_RELEASE = 'glance-operator';
+
+/**
+ * The chart installed into the test's namespace and watching only it, so the release (its Role, its Lease) goes
+ * with the namespace and never reconciles another test's objects; the API Service and the operator's metrics
+ * reached through the kube-apiserver's service proxy.
+ */
 export async function startE2e(namespace: string, glanceService: string): Promise<E2eBringUp> {
   const names = objectNames(glanceService);
   const apiService = names.api;
-  if (E2E.E2E_TARGET === 'local') {
-    const serviceUrl = `http://127.0.0.1:${await freePort()}`;
-    const operator = await startOperator(namespace, { images: true });
-    let runnerLogs = '';
-    const runner = await startLocalRunner({
-      kubeConfig: kubeConfig(),
-      namespace,
-      services: { [`${namespace}/${apiService}`]: Number(new URL(serviceUrl).port) },
-      log: pino(
-        { level: 'debug' },
-        new Writable({
-          write(chunk: Buffer, _e, done) {
-            runnerLogs += chunk.toString('utf8');
-            done();
-          },
-        }),
-      ),
-    });
-    const claimDir = path.join(runner.stateDir, 'claims', namespace, names.imagesClaim);
-    const endpoints = { public: serviceUrl, internal: serviceUrl, admin: serviceUrl };
-    return {
-      serviceUrl,
-      endpoints,
-      expectedEndpoints: endpoints,
-      image: 'glance-operator/glance-api:test',
-      reconciles: () => Promise.resolve(operator.reconciles()),
-      writes: (system) => Promise.resolve(operator.writes(system)),
-      claimPath: (id) => path.join(claimDir, id),
-      claimFileSize: async (id) => (await stat(path.join(claimDir, id))).size,
-      logs: async () => {
-        const dir = path.join(runner.stateDir, 'logs');
-        const files = await readdir(dir).catch(() => []);
-        const pods = await Promise.all(
-          files.map(async (f) => `--- ${f}\n${(await readFile(path.join(dir, f), 'utf8')).slice(-3000)}`),
-        );
-        return `--- runner\n${runnerLogs.slice(-4000)}\n${pods.join('\n')}`;
-      },
-      stop: async () => {
-        await runner.stop();
-        await operator.stop();
-      },
-    };
-  }
-
-  const kind = E2E;
   const kc = e2eKubeConfig();
+  await installOperatorChart({
+    kubeconfig: E2E.kubeconfig,
+    namespace,
+    release: OPERATOR_RELEASE,
+    image: E2E.image,
+    watchNamespace: namespace,
+    // The suite watches the operator re-read a Ready GlanceService and write nothing.
+    resyncSeconds: 15,
+  });
   const api = await proxyService(kc, { namespace, name: apiService, port: 'api' });
   const metrics = await proxyService(kc, {
-    namespace: kind.E2E_OPERATOR_NAMESPACE,
-    name: `${kind.E2E_OPERATOR_RELEASE}-metrics`,
+    namespace,
+    name: `${OPERATOR_RELEASE}-metrics`,
     port: 'metrics',
   });
   const scrape = async () => (await fetch(`${metrics.url}/metrics`)).text();
   const kubectl = (args: string[]) =>
-    run(stackValue('KUBECTL'), ['--kubeconfig', kind.E2E_KUBECONFIG, '-n', namespace, ...args]);
+    run(stackValue('KUBECTL'), ['--kubeconfig', E2E.kubeconfig, '-n', namespace, ...args]);
   const apiPod = `deployment/${apiService}`;
   const clusterUrl = `http://${apiService}.${namespace}.svc:${API_PORT}`;
   return {
@@ -145,10 +118,14 @@ export async function startE2e(namespace: string, glanceService: string): Promis
       internal: clusterUrl,
       admin: clusterUrl,
     },
-    image: kind.E2E_IMAGE,
+    image: E2E.image,
     reconciles: async () =>
       sumSamples(await scrape(), 'glance_operator_reconcile_total', { controller: 'glanceservice' }),
-    writes: async (system) => sumSamples(await scrape(), 'glance_operator_writes_total', { system }),
+    writes: async (system) => {
+      const text = await scrape();
+      const all = sumSamples(text, 'glance_operator_writes_total', { system });
+      return all - sumSamples(text, 'glance_operator_writes_total', { system, kind: 'Lease' });
+    },
     claimPath: (id) => path.join(IMAGES_DIR, id),
     claimFileSize: async (id) =>
       Number((await kubectl(['exec', apiPod, '--', 'stat', '-c', '%s', path.join(IMAGES_DIR, id)])).stdout),
@@ -156,11 +133,15 @@ export async function startE2e(namespace: string, glanceService: string): Promis
       const logs = await kubectl([
         'logs',
         '--all-containers',
+        '--prefix',
         '--tail=100',
         '-l',
         'app.kubernetes.io/instance',
-      ]);
-      return logs.stdout;
+      ]).catch((err: unknown) => ({ stdout: String(err) }));
+      const pods = await kubectl(['get', 'pods,jobs,pvc,events', '-o', 'wide']).catch((err: unknown) => ({
+        stdout: String(err),
+      }));
+      return `${pods.stdout}\n${logs.stdout}`;
     },
     stop: async () => {
       await api.stop();

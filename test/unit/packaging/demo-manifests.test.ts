@@ -13,7 +13,8 @@ const sample = (file: string) =>
 
 const settings: DemoSettings = {
   namespace: 'glance-demo',
-  apiUrl: 'http://127.0.0.1:9595',
+  apiUrl: 'http://172.30.255.2:30292',
+  containerImage: 'localhost/glance-operator:0123456789ab',
   region: 'RegionDemo',
   db: { host: '127.0.0.1', port: 3306, adminUser: 'stackadmin', adminPassword: 'db-secret' },
   keystone: { authUrl: 'http://127.0.0.1:5000/v3', adminUser: 'admin', adminPassword: 'ks-secret' },
@@ -41,11 +42,9 @@ describe('the demo made from samples/', () => {
     expect(spec.keystone.serviceName).not.toBe('glance');
     expect(spec.database.name).not.toBe('glance');
     expect(spec.ceph?.pool).not.toBe('images');
-    expect(spec.endpoints).toEqual({
-      public: settings.apiUrl,
-      internal: settings.apiUrl,
-      admin: settings.apiUrl,
-    });
+    expect(spec.endpoints).toEqual({ public: settings.apiUrl });
+    expect(spec.image).toBe(settings.containerImage);
+    expect(spec.imagePullPolicy).toBe('Never');
     // What the sample chose stays: its store and its admin Secret references.
     expect(spec.store.backends).toEqual(parseSpecOf(sample('glanceservice.yaml')).store.backends);
     expect(spec.database.adminSecretRef.name).toBe('db-admin');
