@@ -15,7 +15,7 @@ client_cert() {
 # write_kubeconfig FILE SERVER CERT_NAME: a kubeconfig for the client certificate CERT_NAME.
 write_kubeconfig() {
   local d="$KUBE_DIR/pki" file=$1 server=$2 name=$3
-  cat >"$file.new" <<KC
+  write_if_changed "$file" <<KC
 apiVersion: v1
 kind: Config
 clusters:
@@ -33,7 +33,7 @@ contexts:
   context: {cluster: glance-stack, user: $name, namespace: default}
 current-context: glance-stack
 KC
-  chmod 600 "$file.new"; mv "$file.new" "$file"
+  chmod 600 "$file"
 }
 
 kube_certs() {

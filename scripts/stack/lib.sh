@@ -41,6 +41,12 @@ start_bg() {
   setsid "$@" </dev/null >>"$logf" 2>&1 &
   echo $! >"$RUN_DIR/$name.pid"
 }
+# write_if_changed FILE: stdin becomes FILE only if it differs, so a daemon that watches its configuration file
+# (kube-proxy exits when it is written) sees no write when nothing changed.
+write_if_changed() {
+  (umask 077; cat >"$1.new")
+  if cmp -s "$1.new" "$1"; then rm -f "$1.new"; else mv "$1.new" "$1"; fi
+}
 # ensure_bg NAME LOGFILE CMD...: start_bg unless NAME already runs with exactly this command line and the same
 # contents of the stack's configuration files it names (a daemon started with other flags or an older config,
 # certificate or kubeconfig is restarted). Returns 0 when it (re)started NAME.

@@ -17,7 +17,7 @@ node_kubectl() { "$KUBE_BIN/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 
 node_containerd_conf() {
   install -d "$ETC_DIR/containerd" "$NODE_DIR/cni/net.d" "$NODE_DIR/cni/ipam"
-  cat >"$NODE_DIR/cni/net.d/10-glance-pods.conflist" <<JSON
+  write_if_changed "$NODE_DIR/cni/net.d/10-glance-pods.conflist" <<JSON
 {
   "cniVersion": "1.0.0",
   "name": "glance-pods",
@@ -31,7 +31,7 @@ node_containerd_conf() {
   ]
 }
 JSON
-  cat >"$ETC_DIR/containerd/config.toml" <<TOML
+  write_if_changed "$ETC_DIR/containerd/config.toml" <<TOML
 version = 3
 root = "$NODE_DIR/containerd"
 state = "$CONTAINERD_STATE"
@@ -59,8 +59,8 @@ TOML
 node_kubelet_conf() {
   install -d "$ETC_DIR/kubelet" "$NODE_DIR/kubelet"
   # No search domains or name servers of this machine's: pods resolve only cluster names.
-  : >"$ETC_DIR/kubelet/resolv.conf"
-  cat >"$ETC_DIR/kubelet/config.yaml" <<YAML
+  write_if_changed "$ETC_DIR/kubelet/resolv.conf" </dev/null
+  write_if_changed "$ETC_DIR/kubelet/config.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 # These machines have cgroup v1 (hybrid) and no systemd as PID 1.
@@ -90,7 +90,7 @@ YAML
 
 node_proxy_conf() {
   install -d "$ETC_DIR/kube-proxy"
-  cat >"$ETC_DIR/kube-proxy/config.yaml" <<YAML
+  write_if_changed "$ETC_DIR/kube-proxy/config.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $KUBE_DIR/kube-proxy.kubeconfig}
@@ -108,7 +108,7 @@ YAML
 
 node_coredns_conf() {
   install -d "$ETC_DIR/coredns"
-  cat >"$ETC_DIR/coredns/Corefile" <<CORE
+  write_if_changed "$ETC_DIR/coredns/Corefile" <<CORE
 .:53 {
     bind $NODE_IP
     errors
@@ -234,6 +234,9 @@ node_import_images() {
     node_ctr images ls -q | grep -qxF "$ref" || die "$archive did not give image $ref in containerd"
     log "imported $ref into containerd in $(since "$t") s"
   done <<<"$IMAGE_ARCHIVES"
+  # Earlier builds of our image go (a running container keeps what it uses), so the node's disk stays bounded.
+  local old; old=$(node_ctr images ls -q | grep "^${GLANCE_IMAGE%:*}:" | grep -vxF "$GLANCE_IMAGE" || true)
+  [ -z "$old" ] || node_ctr images rm $old >/dev/null
 }
 
 node_up() {

@@ -27,6 +27,8 @@ const WORKDIR = '/app';
 const API_MAIN = ['node', 'dist/api-server/src/main.js'];
 const CONFIG_ARGS = ['--config-file', `${CONFIG_DIR}/${CONFIG_FILE}`];
 export const MIGRATION_HASH_LABEL = `${GROUP}/migration-hash`;
+const PRE_STOP_SECONDS = 5;
+const DRAIN_SECONDS = 60;
 
 /**
  * What decides whether the schema must be migrated again: the server version (image) and which database.
@@ -148,8 +150,13 @@ export function apiDeployment(
               // GET / is the unauthenticated version document (300 Multiple Choices counts as success).
               readinessProbe: { ...probe, periodSeconds: 10 },
               livenessProbe: { ...probe, periodSeconds: 20, failureThreshold: 6 },
+              // A pod being replaced keeps serving until kube-proxy and every other endpoint watcher have
+              // dropped it; only then does SIGTERM stop its listener, so a rollout fails no request.
+              lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
             },
           ],
+          // The wait above, plus the server's own drain of in-flight requests.
+          terminationGracePeriodSeconds: PRE_STOP_SECONDS + DRAIN_SECONDS,
           volumes: vols,
         },
       },

@@ -11,14 +11,12 @@ import { KubeClient } from '../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
 import { adminTokenFromStack } from '../../harness/keystone.js';
 import { run } from '../../harness/run.js';
-import { loadStackEnv } from '../../harness/stack-env.js';
 import { serveBytes, SourceServer } from '../image/source-server.js';
-import { e2eKubeConfig, fromPods, STACK_HOST, startE2e, type E2eBringUp } from './e2e-target.js';
+import { e2eGlanceServiceSpec, e2eKubeConfig, STACK_HOST, startE2e, type E2eBringUp } from './e2e-target.js';
 import { cleanUpServices, endpointsOf, keystoneService, namesFor } from './services.js';
 import {
   adminDb,
   applyGlanceService,
-  cephMonHost,
   condition,
   createAdminSecrets,
   createNamespace,
@@ -42,7 +40,6 @@ jest.setTimeout(600_000);
 
 const sfx = suffix();
 const ns = `glance-run-${sfx}`;
-const env = loadStackEnv();
 const names = namesFor('run', 's', sfx);
 const NAME = 'served';
 
@@ -54,40 +51,8 @@ let serviceUrl: string;
 // Images come from here; the pods reach it at the host's address, and its port is the one web-download may use.
 const source = new SourceServer(STACK_HOST);
 
-function specFor(extraConfig: Record<string, Record<string, string>> = {}) {
-  return {
-    image: bringUp.image,
-    deletionPolicy: 'Delete',
-    endpoints: bringUp.endpoints,
-    database: {
-      host: fromPods(env.DB_HOST ?? ''),
-      port: Number(env.DB_PORT),
-      name: names.db,
-      user: names.dbUser,
-      adminSecretRef: { name: 'db-admin' },
-    },
-    keystone: {
-      authUrl: fromPods(env.OS_AUTH_URL ?? ''),
-      region: names.region,
-      adminSecretRef: { name: 'keystone-admin' },
-      userName: names.user,
-      serviceName: names.service,
-    },
-    // The keyring and ceph.conf are mounted (and materialised) because rbd is a backend; uploads go to file.
-    ceph: {
-      monHost: fromPods(cephMonHost()),
-      adminSecretRef: { name: 'ceph-admin' },
-      pool: names.pool,
-      pgNum: 8,
-      user: names.cephUser,
-    },
-    store: { backends: ['file', 'rbd'], default: 'file' },
-    extraConfig: {
-      import_filtering_opts: { allowed_hosts: `[${STACK_HOST}]`, allowed_ports: `[${source.port}]` },
-      ...extraConfig,
-    },
-  };
-}
+const specFor = (extraConfig: Record<string, Record<string, string>> = {}) =>
+  e2eGlanceServiceSpec(bringUp, names, { sourcePort: source.port, extraConfig });
 
 /** The OpenStack CLI as a user of this GlanceService's region would run it, through the catalog. */
 async function openstack(args: string[]): Promise<unknown> {

@@ -6,7 +6,9 @@ import { API_PORT, objectNames } from '../../../operator/src/glance/names.js';
 import { proxyService } from '../../harness/api-server-proxy.js';
 import { installOperatorChart } from '../../harness/operator-chart.js';
 import { run } from '../../harness/run.js';
-import { stackValue } from '../../harness/stack-env.js';
+import { loadStackEnv, stackValue } from '../../harness/stack-env.js';
+import type { Names } from './services.js';
+import { cephMonHost } from './support.js';
 
 /**
  * Where the end-to-end suite runs: a cluster of real components, with the chart's operator and real pods.
@@ -50,6 +52,9 @@ export function e2eKubeConfig(): KubeConfig {
 export interface E2eBringUp {
   /** The API Service as the Keystone catalog's public endpoint shows it to users of this machine. */
   readonly serviceUrl: string;
+  /** The API Service as a client in the cluster reaches it: its cluster IP, through kube-proxy (on the stack's
+   * cluster this machine routes Service addresses into the node; kind's are reached through the proxy). */
+  directUrl(): Promise<string>;
   /** spec.endpoints for the GlanceService, and what its status reports for them. */
   readonly endpoints: Record<string, string>;
   readonly expectedEndpoints: Record<string, string>;
@@ -85,7 +90,11 @@ export const OPERATOR_RELEASE = 'glance-operator';
  * with the namespace and never reconciles another test's objects; the API Service and the operator's metrics
  * reached through the kube-apiserver's service proxy.
  */
-export async function startE2e(namespace: string, glanceService: string): Promise<E2eBringUp> {
+export async function startE2e(
+  namespace: string,
+  glanceService: string,
+  opts: { operatorReplicas?: number } = {},
+): Promise<E2eBringUp> {
   const names = objectNames(glanceService);
   const apiService = names.api;
   const kc = e2eKubeConfig();
@@ -95,6 +104,7 @@ export async function startE2e(namespace: string, glanceService: string): Promis
     release: OPERATOR_RELEASE,
     image: E2E.image,
     watchNamespace: namespace,
+    replicas: opts.operatorReplicas ?? 1,
     // The suite watches the operator re-read a Ready GlanceService and write nothing.
     resyncSeconds: 15,
   });
@@ -111,6 +121,11 @@ export async function startE2e(namespace: string, glanceService: string): Promis
   const clusterUrl = `http://${apiService}.${namespace}.svc:${API_PORT}`;
   return {
     serviceUrl: api.url,
+    directUrl: async () => {
+      if (env.E2E_TARGET === 'kind') return api.url;
+      const { stdout } = await kubectl(['get', 'service', apiService, '-o', 'jsonpath={.spec.clusterIP}']);
+      return `http://${stdout.trim()}:${API_PORT}`;
+    },
     // In the cluster, the operator and other pods use the Service's own URL.
     endpoints: { public: api.url },
     expectedEndpoints: {
@@ -146,6 +161,57 @@ export async function startE2e(namespace: string, glanceService: string): Promis
     stop: async () => {
       await api.stop();
       await metrics.stop();
+    },
+  };
+}
+
+/**
+ * A GlanceService spec for the suite's pods: its own database, Keystone names and Ceph pool, this machine's
+ * services at the address the pods reach, both stores (uploads go to file; the keyring and ceph.conf are mounted
+ * because rbd is a backend), web-download allowed from the suite's source server.
+ */
+export function e2eGlanceServiceSpec(
+  bringUp: E2eBringUp,
+  names: Names,
+  opts: {
+    sourcePort: number;
+    replicas?: number;
+    /** Default: both, uploads to file. */
+    store?: { backends: string[]; default: string };
+    extraConfig?: Record<string, Record<string, string>>;
+  },
+) {
+  const env = loadStackEnv();
+  return {
+    image: bringUp.image,
+    deletionPolicy: 'Delete',
+    ...(opts.replicas ? { replicas: opts.replicas } : {}),
+    endpoints: bringUp.endpoints,
+    database: {
+      host: fromPods(env.DB_HOST ?? ''),
+      port: Number(env.DB_PORT),
+      name: names.db,
+      user: names.dbUser,
+      adminSecretRef: { name: 'db-admin' },
+    },
+    keystone: {
+      authUrl: fromPods(env.OS_AUTH_URL ?? ''),
+      region: names.region,
+      adminSecretRef: { name: 'keystone-admin' },
+      userName: names.user,
+      serviceName: names.service,
+    },
+    ceph: {
+      monHost: fromPods(cephMonHost()),
+      adminSecretRef: { name: 'ceph-admin' },
+      pool: names.pool,
+      pgNum: 8,
+      user: names.cephUser,
+    },
+    store: opts.store ?? { backends: ['file', 'rbd'], default: 'file' },
+    extraConfig: {
+      import_filtering_opts: { allowed_hosts: `[${STACK_HOST}]`, allowed_ports: `[${opts.sourcePort}]` },
+      ...opts.extraConfig,
     },
   };
 }

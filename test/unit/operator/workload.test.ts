@@ -52,6 +52,14 @@ describe('the API Deployment', () => {
     });
   });
 
+  it('keeps a replaced pod serving until its endpoint is gone, then gives the server time to drain', () => {
+    const pod = apiDeployment(gs, spec(), { configHash: 'h', paused: false }).spec?.template.spec;
+    const wait = pod?.containers[0]?.lifecycle?.preStop?.sleep?.seconds ?? 0;
+    expect(wait).toBeGreaterThanOrEqual(3);
+    // The api-server drains in-flight requests for up to 60 s (--shutdown-timeout) after SIGTERM.
+    expect(pod?.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(wait + 60);
+  });
+
   it('is paused while the migration is pending and omits `paused` otherwise', () => {
     expect(apiDeployment(gs, spec(), { configHash: 'h', paused: true }).spec?.paused).toBe(true);
     expect(apiDeployment(gs, spec(), { configHash: 'h', paused: false }).spec).not.toHaveProperty('paused');
