@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { findRepoRoot, freePort } from '../test/harness/paths.js';
+import { freePort } from '../test/harness/paths.js';
 import { stackValue } from '../test/harness/stack-env.js';
 import type { BenchContext, Server } from './scenario.js';
 
@@ -128,10 +128,10 @@ export function rbdServers(ctx: BenchContext): Promise<RbdServers> {
       await Promise.all(started.map(stopInstance));
       await rm(dir, { recursive: true, force: true });
     });
-    const main = path.join(findRepoRoot(), 'dist/api-server/src/main.js');
+    // The copy of our server the stack installed for user glance, who may not read this clone.
     const ours = await spawnInstance(
       'ours',
-      [process.execPath, '--enable-source-maps', main],
+      [stackValue('API_NODE'), '--enable-source-maps', stackValue('API_MAIN')],
       stackValue('API_CONF'),
       dir,
     );

@@ -101,7 +101,10 @@ api_up() {
   KS_TOKEN=$(ks_token); keystone_register_image_service glance "$API_REGION" "http://$HOST_IP:$API_PORT"; unset KS_TOKEN
 }
 api_env() {
+  # How to run our api-server as glance (tests' private servers, Tempest's): the installed copy, on the project's Node.
   cat <<ENV
+API_NODE=$(api_install_node)
+API_MAIN=$API_APP_DIR/dist/api-server/src/main.js
 API_URL=http://$HOST_IP:$API_PORT
 API_CONF=$API_CONF
 API_REGION=$API_REGION

@@ -23,6 +23,14 @@ catalog_unregister() { # TYPE — deleting a service deletes its endpoints
   done
 }
 
+# Our api-server as glance, from the copy the stack installed (scripts/stack/api.sh), which glance can read wherever
+# the clone is, on the project's Node: `npm run stack -- up` refreshes it after a change. Sets OUR_API.
+our_api_server() {
+  local node main
+  node=$(sed -n 's/^API_NODE=//p' "$STACK_ENV"); main=$(sed -n 's/^API_MAIN=//p' "$STACK_ENV")
+  [ -x "$node" ] && [ -f "$main" ] || die "$STACK_ENV names no installed api-server: run npm run stack -- up"
+  OUR_API=("$node" --enable-source-maps "$main")
+}
 tempest_server_start() { # NAME OUT URL COMMAND… — a server for one run, as glance, answering 300 at URL/
   local name=$1 out=$2 url=$3 i; shift 3
   # A run killed before its cleanup may have left one behind; the caller holds the run's lock, so it is ours.

@@ -67,8 +67,9 @@ PY
 
 full_server_up() {
   full_write_conf
+  our_api_server
   tempest_server_start "$FULL_NAME" "${FULL_LOG%.log}.out" "http://$HOST_IP:$FULL_PORT" \
-    node --enable-source-maps "$REPO_ROOT/dist/api-server/src/main.js" --config-file "$FULL_CONF"
+    "${OUR_API[@]}" --config-file "$FULL_CONF"
   KS_TOKEN=$(ks_token)
   catalog_register "$FULL_NAME" "$FULL_TYPE" "$FULL_REGION" "http://$HOST_IP:$FULL_PORT"
   log "$FULL_NAME: multi-store (ceph, file1, web) on http://$HOST_IP:$FULL_PORT, region $FULL_REGION"

@@ -39,7 +39,7 @@ rbac_server_up() {
   rbac_write_conf
   local cmd
   case "$1" in
-    ours) cmd=(node --enable-source-maps "$REPO_ROOT/dist/api-server/src/main.js" --config-file "$RBAC_CONF") ;;
+    ours) our_api_server; cmd=("${OUR_API[@]}" --config-file "$RBAC_CONF") ;;
     upstream) cmd=(glance-api --config-file "$RBAC_CONF") ;;
   esac
   tempest_server_start "$RBAC_NAME" "${RBAC_LOG%.log}.out" "http://$HOST_IP:$RBAC_PORT" "${cmd[@]}"

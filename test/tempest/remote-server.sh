@@ -55,8 +55,9 @@ remote_unregister_download() { # REGION
 remote_server_up() { # PRIMARY_CONF PRIMARY_URL REGION
   local primary_conf=$1 primary_url=$2 region=$3 url="http://$HOST_IP:$REMOTE_PORT" svc iface
   remote_write_conf "$primary_conf"
+  our_api_server
   tempest_server_start "$REMOTE_NAME" "${REMOTE_LOG%.log}.out" "$url" \
-    node --enable-source-maps "$REPO_ROOT/dist/api-server/src/main.js" --config-file "$REMOTE_CONF"
+    "${OUR_API[@]}" --config-file "$REMOTE_CONF"
   KS_TOKEN=$(ks_token)
   catalog_register "$REMOTE_NAME" "$REMOTE_TYPE" "$region" "$url"
   remote_unregister_download "$region"
