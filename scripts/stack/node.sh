@@ -245,6 +245,8 @@ node_up() {
   KUBE_BIN=${KUBE_BIN:-$(bash "$REPO_ROOT/scripts/build-kube.sh")}
   node_images
   node_containerd_conf; node_kubelet_conf; node_proxy_conf; node_coredns_conf
+  printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\n' "$CONTAINERD_SOCK" "$CONTAINERD_SOCK" \
+    | write_if_changed "$ETC_DIR/crictl.yaml"
   install -d "$CONTAINERD_STATE" "$LOG_DIR/node"
   # The shim is found on PATH; iptables and nsenter (CNI, kube-proxy) are Debian's.
   local path="$CONTAINERD_BIN:$RUNC_BIN:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -287,7 +289,7 @@ node_down() {
   if alive containerd; then
     eval "$(bash "$REPO_ROOT/scripts/build-node.sh")"
     stop_bg kubelet
-    "$CRICTL_BIN/crictl" --runtime-endpoint "unix://$CONTAINERD_SOCK" rmp --all --force >/dev/null 2>&1 || true
+    "$CRICTL_BIN/crictl" --config "$ETC_DIR/crictl.yaml" rmp --all --force >/dev/null 2>&1 || true
   fi
 }
 node_env() {
@@ -299,6 +301,7 @@ NODE_NAME=$NODE_NAME
 GLANCE_IMAGE=$GLANCE_IMAGE
 CONTAINERD_SOCK=$CONTAINERD_SOCK
 CRICTL=$CRICTL_BIN/crictl
+CRICTL_CONFIG=$ETC_DIR/crictl.yaml
 ENV
 }
 node_status() {

@@ -19,6 +19,7 @@ import { demoGlanceService, demoImage, monHost, parseSample, type DemoSettings }
 import { makeQcow2, serveFile, sha256Of } from './demo/image-server.js';
 import { removeAll, waitReady, waitServed } from './demo/wait-ready.js';
 import { installOperatorChart, uninstallOperatorChart, type ChartRelease } from './operator-chart.js';
+import { findRepoRoot } from './paths.js';
 import { loadStackEnv, STACK_ENV_PATH } from './stack-env.js';
 
 // `npm run demo` (scripts/demo.sh brings the stack up, its one-node cluster and our image included): the operator
@@ -34,7 +35,7 @@ const stackSchema = z.object({
   KUBECONFIG: z.string().min(1),
   KUBECTL: z.string().min(1),
   CRICTL: z.string().min(1),
-  CONTAINERD_SOCK: z.string().min(1),
+  CRICTL_CONFIG: z.string().min(1),
   GLANCE_IMAGE: z.string().min(1),
   POD_HOST_IP: z.string().min(1),
   NODE_IP: z.string().min(1),
@@ -58,7 +59,7 @@ const argsSchema = z.object({
 });
 
 const say = (line: string) => process.stdout.write(`[demo] ${line}\n`);
-const REPO = new URL('../..', import.meta.url).pathname;
+const REPO = findRepoRoot();
 const FIELD_MANAGER = 'glance-demo';
 const OPERATOR_NAMESPACE = 'glance-operator';
 
@@ -212,12 +213,7 @@ async function main(): Promise<void> {
       env,
     );
     await show(`kubectl get pods -A -o wide`, kubectl, ['get', 'pods', '-A', '-o', 'wide'], env);
-    await show(
-      `crictl ps`,
-      stack.CRICTL,
-      ['--runtime-endpoint', `unix://${stack.CONTAINERD_SOCK}`, 'ps'],
-      env,
-    );
+    await show(`crictl ps`, stack.CRICTL, ['--config', stack.CRICTL_CONFIG, 'ps'], env);
     await show(
       `openstack --os-region-name ${settings.region} image create cirros-cli --file … --public`,
       'openstack',

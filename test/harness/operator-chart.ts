@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { findRepoRoot } from './paths.js';
 import { run } from './run.js';
 import { stackValue } from './stack-env.js';
 
@@ -14,7 +16,8 @@ export interface ChartRelease {
   readonly resyncSeconds?: number;
 }
 
-const CHART = new URL('../../charts/glance-operator', import.meta.url).pathname;
+// From the source tree (tests) or from dist/ (the compiled demo) alike.
+const CHART = path.join(findRepoRoot(), 'charts/glance-operator');
 
 function helm(release: ChartRelease, args: string[], timeoutMs = 360_000) {
   return run(stackValue('HELM'), ['--kubeconfig', release.kubeconfig, '-n', release.namespace, ...args], {
