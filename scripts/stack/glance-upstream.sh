@@ -1,13 +1,14 @@
-# Upstream Glance (Debian glance-api, eventlet server, as Debian's init script runs it) on
-# 127.0.0.1:9292, on the same Keystone and MariaDB, with the install guide's file store. It is
-# the reference our API is compared with. Its image directory is shared with our API so that
-# images are readable through either.
+# Upstream Glance (Debian glance-api, eventlet server, as Debian's init script runs it) on port
+# 9292, on the same Keystone and MariaDB, with the install guide's file store. It is the reference
+# our API is compared with. Its image directory is shared with our API so that images are readable
+# through either. Its server takes one address: all of them (Glance's own default), so that the
+# pods reach it at $POD_HOST_IP as this machine does at 127.0.0.1.
 GLANCE_LIB="$STACK_DIR/glance"
 UPSTREAM_GLANCE_CONF="$ETC_DIR/glance/glance-api.conf"
 glance_upstream_conf() {
   cat <<CONF
 [DEFAULT]
-bind_host = $HOST_IP
+bind_host = 0.0.0.0
 bind_port = $UPSTREAM_GLANCE_PORT
 workers = 2
 log_file = $LOG_DIR/glance/glance-api.log

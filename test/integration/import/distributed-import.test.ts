@@ -75,6 +75,10 @@ describe('an image staged on one worker', () => {
     expectStatus(res, 202);
     // The client is answered with the request id of the worker that did the work.
     const requestId = res.headers.get('x-openstack-request-id') ?? '';
+    // The first worker logs the request once its answer is sent, which may reach us after the answer does.
+    await eventually('the first worker to log the request', () =>
+      Promise.resolve(first.logs.includes(requestId) ? true : undefined),
+    );
     expect(first.logs).toContain(requestId);
     expect(second.logs).not.toContain(`"requestId":"${requestId}"`);
     const active = await eventually('the image to become active', async () => {
