@@ -9,10 +9,10 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=stack/lib.sh
 . "$HERE/stack/lib.sh"
-for f in install net mariadb keystone ceph kube node glance-upstream api; do
+for f in install net mariadb rabbitmq keystone ceph kube node glance-upstream api; do
   [ -f "$HERE/stack/$f.sh" ] && . "$HERE/stack/$f.sh"
 done
-COMPONENTS=(net mariadb keystone ceph kube node glance_upstream)
+COMPONENTS=(net mariadb rabbitmq keystone ceph kube node glance_upstream)
 declare -F api_up >/dev/null && COMPONENTS+=(api)
 
 write_env() {
@@ -45,6 +45,7 @@ CEPH_FSID=$(cat "$CEPH_DIR/fsid")
 KUBECONFIG=$KUBECONFIG_PATH
 KUBE_APISERVER_URL=https://127.0.0.1:$KUBE_PORT
 ENV
+  declare -F rabbitmq_env >/dev/null && rabbitmq_env >>"$tmp"
   declare -F kube_env >/dev/null && kube_env >>"$tmp"
   declare -F node_env >/dev/null && node_env >>"$tmp"
   declare -F api_env >/dev/null && api_env >>"$tmp"
@@ -61,7 +62,7 @@ cmd_up() {
 }
 cmd_down() {
   local names=(api glance-upstream local-path-provisioner coredns kube-proxy kubelet containerd kube-scheduler
-    kube-controller-manager kube-apiserver etcd ceph-osd ceph-mgr ceph-mon keystone mariadb) n
+    kube-controller-manager kube-apiserver etcd ceph-osd ceph-mgr ceph-mon keystone rabbitmq mariadb) n
   node_down
   for n in "${names[@]}"; do stop_bg "$n"; done
 }

@@ -2,7 +2,8 @@
 # 9292, on the same Keystone and MariaDB, with the install guide's file store. It is the reference
 # our API is compared with. Its image directory is shared with our API so that images are readable
 # through either. Its server takes one address: all of them (Glance's own default), so that the
-# pods reach it at $POD_HOST_IP as this machine does at 127.0.0.1.
+# pods reach it at $POD_HOST_IP as this machine does at 127.0.0.1. It publishes notifications to the stack's
+# RabbitMQ as the install guide configures them: the reference for ours.
 GLANCE_LIB="$STACK_DIR/glance"
 UPSTREAM_GLANCE_CONF="$ETC_DIR/glance/glance-api.conf"
 glance_upstream_conf() {
@@ -15,6 +16,12 @@ log_file = $LOG_DIR/glance/glance-api.log
 image_cache_dir = $GLANCE_LIB/cache
 show_image_direct_url = False
 enforce_secure_rbac = False
+transport_url = rabbit://openstack:$(secret RABBIT_PASSWORD)@$HOST_IP:$RABBIT_PORT/
+[oslo_messaging_notifications]
+driver = messagingv2
+topics = notifications
+[oslo_messaging_rabbit]
+default_notification_exchange = glance
 [database]
 connection = mysql+pymysql://glance:$(secret GLANCE_DB_PASSWORD)@127.0.0.1/glance
 [keystone_authtoken]

@@ -1,6 +1,6 @@
 # Installs what the stack needs and is missing: Debian packages (one apt transaction) and the
 # Go toolchain for the Kubernetes build. Postinst scripts start no daemon here (policy-rc.d).
-STACK_PACKAGES="mariadb-server keystone glance-api python3-openstackclient python3-glanceclient
+STACK_PACKAGES="mariadb-server rabbitmq-server keystone glance-api python3-openstackclient python3-glanceclient
   python3-openstacksdk tempest glance-tempest-plugin ceph-mon ceph-mgr ceph-osd ceph-common qemu-utils
   uwsgi-core uwsgi-plugin-python3 librbd-dev librados-dev openssl uuid-runtime bc curl python3-pymysql
   lua5.4 xz-utils zstd bzip2

@@ -55,7 +55,7 @@ ensure_bg() {
   stamp=$({
     printf '%s\0' "${@:3}"
     for arg in "${@:3}"; do
-      arg=${arg#--*=}
+      arg=${arg#*=}
       case "$arg" in "$ETC_DIR"/* | "$STACK_DIR"/kube/*) [ -f "$arg" ] && cat "$arg" ;; esac
     done
   } | sha1sum | cut -c1-12)
