@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
-import type { EventRecorder, EventType } from '../runtime/events.js';
+import { eventTarget, type EventRecorder, type EventType } from '../runtime/events.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/operator-metrics.js';
-import { eventTarget } from './credentials.js';
 import type { AdminSessions } from './sessions.js';
 
 /** The condition types of the five steps, in the order they run. */

@@ -1,6 +1,6 @@
 import type { GlanceServiceSpec } from '../api/glance-service-types.js';
+import { TerminalError } from '../runtime/errors.js';
 import { notify, type ReconcileContext, type StepResult } from './context.js';
-import { TerminalError } from './errors.js';
 import { checkPassword, type KeystoneClient, type KeystoneService } from './keystone-client.js';
 
 export const SERVICE_TYPE = 'image';

@@ -2,7 +2,7 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   GLANCE_SERVICE,
-  parseSpec,
+  parseGlanceServiceSpec,
   type GlanceService,
   type GlanceServiceSpec,
   type GlanceServiceStatus,
@@ -10,10 +10,12 @@ import {
 import type { Condition, ConditionUpdate } from '../runtime/conditions.js';
 import { changedConditions, READY, RECONCILING, STALLED, summarize } from '../runtime/conditions.js';
 import type { ObjectKey, Reconcile, ReconcileResult } from '../runtime/controller.js';
-import type { EventRecorder } from '../runtime/events.js';
+import { eventTarget, type EventRecorder } from '../runtime/events.js';
+import { errorMessage, TerminalError } from '../runtime/errors.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/operator-metrics.js';
+import { readSecretValue } from '../runtime/secrets.js';
 import { isSubset } from '../runtime/subset.js';
 import { deleteCephResources, reconcileCeph } from './ceph.js';
 import { reconcileConfig } from './config.js';
@@ -25,10 +27,9 @@ import {
   type StepResult,
   type StepType,
 } from './context.js';
-import { eventTarget, generatedPassword, readSecretValue } from './credentials.js';
+import { generatedPassword } from './credentials.js';
 import { deleteDatabase, reconcileDatabase } from './database.js';
 import { reconcileDeployment } from './deployment.js';
-import { errorMessage, TerminalError } from './errors.js';
 import { deleteKeystoneRegistration, reconcileKeystone, type EndpointUrls } from './keystone.js';
 import { FINALIZER, objectNames, serviceUrl } from './names.js';
 import { openSessions, SessionError, type AdminSessions } from './sessions.js';
@@ -154,7 +155,7 @@ export class GlanceServiceReconciler {
     if (!gs) return {};
     if (gs.metadata.deletionTimestamp) return this.finalize(gs, log);
 
-    const parsed = parseSpec(gs.spec);
+    const parsed = parseGlanceServiceSpec(gs.spec);
     if ('error' in parsed) {
       await this.writeStatus(gs, { stalled: { reason: 'InvalidSpec', message: parsed.error }, steps: [] });
       return {};
@@ -244,7 +245,7 @@ export class GlanceServiceReconciler {
    */
   private async finalize(gs: GlanceService, log: Logger): Promise<ReconcileResult> {
     if (!hasFinalizer(gs, FINALIZER)) return {};
-    const parsed = parseSpec(gs.spec);
+    const parsed = parseGlanceServiceSpec(gs.spec);
     if ('error' in parsed) {
       await this.writeStatus(gs, {
         steps: [],

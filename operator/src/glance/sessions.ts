@@ -1,11 +1,11 @@
 import mysql, { type Connection } from 'mysql2/promise';
 import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
+import { errorMessage, TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/operator-metrics.js';
+import { readSecretValue } from '../runtime/secrets.js';
 import { CEPH_EACCES, CephAdmin, CephError } from './ceph-cli.js';
 import type { StepType } from './context.js';
-import { readSecretValue } from './credentials.js';
-import { errorMessage, TerminalError } from './errors.js';
 import { KeystoneClient, KeystoneError } from './keystone-client.js';
 
 /** The part of `ceph osd dump` the operator reads. */

@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import { TerminalError } from '../runtime/errors.js';
 import type { GlanceSession } from './keystone-session.js';
 
 /** A Glance call that did not succeed, with its HTTP status (0: no answer). */
@@ -15,6 +16,22 @@ export class GlanceError extends Error {
     super(message);
   }
 }
+
+/**
+ * Glance refusing the request itself (bad property, quota, size cap): the same request will be refused again.
+ * Other failures are GlanceErrors: 401 is an expired token, 409 a race.
+ */
+export class GlanceRefusedError extends TerminalError {
+  override readonly name = 'GlanceRefusedError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('GlanceRefused', message);
+  }
+}
+
+const REFUSED = new Set([400, 403, 413]);
 
 /** The fields of a Glance image the operator reads; everything else is a property. */
 export const glanceImage = z
@@ -75,7 +92,10 @@ export class GlanceImages {
   }
 
   private fail(method: string, path: string, res: { status: number; text: string }): never {
-    throw new GlanceError(res.status, `Glance ${method} ${path}: HTTP ${res.status} ${summary(res.text)}`);
+    const message = `Glance ${method} ${path}: HTTP ${res.status} ${summary(res.text)}`;
+    throw REFUSED.has(res.status)
+      ? new GlanceRefusedError(res.status, message)
+      : new GlanceError(res.status, message);
   }
 
   async get(id: string): Promise<GlanceImage | undefined> {

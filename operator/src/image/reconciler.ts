@@ -11,7 +11,8 @@ import {
 } from '../api/image-types.js';
 import { nextCondition, READY, RECONCILING, STALLED, type Condition } from '../runtime/conditions.js';
 import type { ObjectKey, Reconcile, ReconcileResult } from '../runtime/controller.js';
-import type { EventRecorder, EventType } from '../runtime/events.js';
+import { errorMessage, TerminalError } from '../runtime/errors.js';
+import { eventTarget, type EventRecorder, type EventType } from '../runtime/events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/operator-metrics.js';
@@ -25,14 +26,12 @@ import {
   type ExpectedDigest,
 } from './checksum.js';
 import { createBody, describePatch, driftPatch } from './drift.js';
-import { errorText, terminalReason } from './errors.js';
-import { GlanceError, GlanceImages, type GlanceImage } from './glance-images.js';
+import { GlanceError, GlanceImages, GlanceRefusedError, type GlanceImage } from './glance-images.js';
 import { openSource, type SourceAccess } from './http-source.js';
 import { IMAGE_FINALIZER, RETRY_ANNOTATION } from './names.js';
 import { resolveSourceAccess, resolveTarget, SessionCache, type GlanceTarget } from './target.js';
-import { transfer, type TransferPlan } from './transfer.js';
-import type { TransferManager } from './transfers.js';
-import { TerminalError } from '../glance/errors.js';
+import { transfer, type TransferPlan } from './transfer-pipeline.js';
+import type { TransferManager } from './transfer-manager.js';
 
 export interface ImageReconcilerOptions {
   kube: KubeClient;
@@ -82,6 +81,14 @@ async function fetchChecksumFile(
   const found = findInChecksumFile(text, name);
   if (!found) throw new TerminalError('ChecksumNotFound', `the checksum file lists no digest for ${name}`);
   return found;
+}
+
+/** The reason a person reads in the Stalled condition, for a failure retrying will not cure. */
+const terminalReason = (err: unknown) => (err instanceof TerminalError ? err.reason : undefined);
+
+function errorText(err: unknown): string {
+  const text = errorMessage(err);
+  return text.length > 1000 ? `${text.slice(0, 997)}...` : text;
 }
 
 type Outcome = { phase: ImagePhase; reason: string; message: string; stalled?: boolean };
@@ -539,7 +546,11 @@ export class ImageReconciler {
         return { requeueAfterMs: this.opts.progressMs };
       } catch (err) {
         // Whether Glance may fetch the URL ([import_filtering_opts]) shows only when asked; Auto then streams.
-        if (!(err instanceof GlanceError && err.status === 400 && spec.source.importMethod === 'Auto')) {
+        if (!(
+          err instanceof GlanceRefusedError &&
+          err.status === 400 &&
+          spec.source.importMethod === 'Auto'
+        )) {
           throw err;
         }
         status.lastError = `web-download refused: ${errorText(err)}; uploading through the operator`;
@@ -639,14 +650,7 @@ export class ImageReconciler {
   }
 
   private event(obj: ImageObject, type: EventType, reason: string, note: string, action = 'Reconcile') {
-    const target = {
-      apiVersion: obj.apiVersion,
-      kind: obj.kind,
-      namespace: obj.metadata.namespace,
-      name: obj.metadata.name,
-      uid: obj.metadata.uid,
-    };
-    return this.opts.events.record(target, type, reason, note, action);
+    return this.opts.events.record(eventTarget(obj), type, reason, note, action);
   }
 
   /** kstatus conditions from the outcome; written only when something changed. */

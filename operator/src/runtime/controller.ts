@@ -19,12 +19,14 @@ export interface ReconcileResult {
 
 export type Reconcile = (key: ObjectKey, log: Logger) => Promise<ReconcileResult>;
 
+/** The resource a controller reconciles; `apiVersion`/`kind` identify it in ownerReferences. */
+export type PrimarySource = WatchSource & { apiVersion: string; kind: string };
+
 export interface ControllerOptions {
   /** For logs and metrics. */
   name: string;
   config: KubeConfig;
-  /** The resource this controller reconciles; `apiVersion`/`kind` identify it in ownerReferences. */
-  primary: WatchSource & { apiVersion: string; kind: string };
+  primary: PrimarySource;
   /** Objects the primary owns: a change of one reconciles its controlling owner. */
   owned: WatchSource[];
   reconcile: Reconcile;

@@ -14,6 +14,21 @@ export interface EventTarget {
 
 export type EventType = 'Normal' | 'Warning';
 
+/** The object an Event is about, as read from the API server. */
+export function eventTarget(obj: {
+  apiVersion: string;
+  kind: string;
+  metadata: { namespace: string; name: string; uid?: string };
+}): EventTarget {
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    namespace: obj.metadata.namespace,
+    name: obj.metadata.name,
+    uid: obj.metadata.uid,
+  };
+}
+
 /**
  * Records events.k8s.io/v1 Events. An Event is a notice to people, so a failure to record one is logged and
  * never fails the reconcile that produced it.

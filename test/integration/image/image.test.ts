@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
 import { IMAGE, type ImageObject } from '../../../operator/src/api/image-types.js';
-import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/glance/names.js';
+import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/runtime/names.js';
 import { createImageController, type ImageController } from '../../../operator/src/image/image-controller.js';
 import { EventRecorder } from '../../../operator/src/runtime/events.js';
 import { KubeClient } from '../../../operator/src/runtime/kube-client.js';

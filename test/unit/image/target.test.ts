@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parseImageSpec, type ImageSpec } from '../../../operator/src/api/image-types.js';
-import { TerminalError } from '../../../operator/src/glance/errors.js';
+import { TerminalError } from '../../../operator/src/runtime/errors.js';
 import { resolveSourceAccess, resolveTarget } from '../../../operator/src/image/target.js';
 import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
 

@@ -1,6 +1,6 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import {
-  parseSpec,
+  parseGlanceServiceSpec,
   type GlanceService,
   type GlanceServiceSpec,
 } from '../../../operator/src/api/glance-service-types.js';
@@ -24,7 +24,7 @@ const gs: GlanceService = {
 };
 
 function spec(extra: object = {}): GlanceServiceSpec {
-  const parsed = parseSpec({
+  const parsed = parseGlanceServiceSpec({
     image: 'glance-api:1',
     database: { host: 'db', adminSecretRef: { name: 'a' } },
     keystone: { authUrl: 'http://ks:5000/v3', adminSecretRef: { name: 'b' } },

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Compression, DiskFormat } from '../api/image-types.js';
+import { TerminalError } from '../runtime/errors.js';
 import { DigestCheck, type ExpectedDigest } from './checksum.js';
 import { decompress, detectCompression, MAGIC_BYTES } from './decompress.js';
 import { formatMismatch, sniffFormat, SNIFF_BYTES } from './disk-format.js';
@@ -41,8 +42,11 @@ export interface TransferResult {
 }
 
 /** The data is not what diskFormat says: refused before any of it reaches Glance. */
-export class FormatMismatchError extends Error {
+export class FormatMismatchError extends TerminalError {
   override readonly name = 'FormatMismatchError';
+  constructor(message: string) {
+    super('FormatMismatch', message);
+  }
 }
 
 export type Uploader = (data: Readable, signal: AbortSignal) => Promise<void>;
@@ -82,7 +86,6 @@ async function* sourceBytes(
           throw new SourceError(
             'RangeUnsupported',
             `${redact(plan.url)} answered a Range request with the whole file; starting again from zero`,
-            false,
           );
         }
       } else {
@@ -104,7 +107,8 @@ async function* sourceBytes(
     } catch (err) {
       if (
         signal.aborted ||
-        (err instanceof SourceError && (err.terminal || err.reason === 'RangeUnsupported'))
+        err instanceof TerminalError ||
+        (err instanceof SourceError && err.reason === 'RangeUnsupported')
       ) {
         throw err;
       }
