@@ -5,6 +5,7 @@ import type { EventRecorder } from '../runtime/events.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/operator-metrics.js';
 import { watchCustomResource, watchLabelled, type WatchedKind } from '../runtime/watch.js';
+import { liveAdminConnectors } from './live-admin-clients.js';
 import { MANAGED_SELECTOR } from './names.js';
 import { GlanceServiceReconciler } from './reconciler.js';
 
@@ -35,7 +36,7 @@ export function createGlanceController(opts: GlanceControllerOptions): Controlle
   const primary = watchCustomResource(kube, GLANCE_SERVICE, namespace);
   // Only objects carrying the operator's label are cached, not every Secret in the cluster.
   const owned = OWNED.map((kind) => watchLabelled(kube, kind, namespace, MANAGED_SELECTOR));
-  const reconciler = new GlanceServiceReconciler(opts);
+  const reconciler = new GlanceServiceReconciler({ ...opts, connect: liveAdminConnectors(opts.metrics) });
   return new Controller({
     name: 'glanceservice',
     config: kube.config,

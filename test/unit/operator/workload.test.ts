@@ -6,7 +6,7 @@ import {
 } from '../../../operator/src/api/glance-service-types.js';
 import { hasAllPrivileges } from '../../../operator/src/glance/database.js';
 import { glanceCaps, keyringSecretData } from '../../../operator/src/glance/ceph.js';
-import { endpointUrls } from '../../../operator/src/glance/reconciler.js';
+import { endpointUrls } from '../../../operator/src/glance/keystone.js';
 import {
   apiDeployment,
   dbSyncJob,
@@ -114,10 +114,9 @@ describe('DeploymentReady', () => {
       status: 'False',
       reason: 'MigrationPending',
     });
-    expect(deploymentReadiness(s, 'j', 'failed', undefined)).toMatchObject({
-      reason: 'MigrationFailed',
-      terminal: true,
-    });
+    expect(() => deploymentReadiness(s, 'j', 'failed', undefined)).toThrow(
+      expect.objectContaining({ name: 'TerminalError', reason: 'MigrationFailed' }),
+    );
     expect(deploymentReadiness(s, 'j', 'succeeded', dep({ observedGeneration: 1 }))).toMatchObject({
       reason: 'RollingOut',
     });
