@@ -4,9 +4,9 @@ import { CONTROLLER_NAME, FIELD_MANAGER } from './runtime/names.js';
 import { createGlanceController } from './glance/glance-controller.js';
 import { createImageController } from './image/image-controller.js';
 import { loadOptions } from './options.js';
-import { EventRecorder } from './runtime/events.js';
+import { KubeEventRecorder } from './runtime/events.js';
 import { boundPort, startHealthServer } from './runtime/health-server.js';
-import { KubeClient } from './runtime/kube-client.js';
+import { KubeApiClient } from './runtime/kube-client.js';
 import { LeaderElector, DEFAULT_LEADER_TIMINGS } from './runtime/leader-election.js';
 import { createOperatorMetrics } from './runtime/operator-metrics.js';
 
@@ -17,8 +17,8 @@ async function main(): Promise<number> {
   const config = new KubeConfig();
   config.loadFromDefault();
   const metrics = createOperatorMetrics();
-  const kube = new KubeClient(config, metrics, FIELD_MANAGER);
-  const events = new EventRecorder(kube, CONTROLLER_NAME, opts.identity, log);
+  const kube = new KubeApiClient(config, metrics, FIELD_MANAGER);
+  const events = new KubeEventRecorder(kube, CONTROLLER_NAME, opts.identity, log);
   const controller = createGlanceController({
     kube,
     events,

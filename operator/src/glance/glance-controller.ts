@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { GLANCE_SERVICE } from '../api/glance-service-types.js';
 import { Controller } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
-import type { KubeClient } from '../runtime/kube-client.js';
+import type { KubeApiClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/operator-metrics.js';
 import { watchCustomResource, watchLabelled, type WatchedKind } from '../runtime/watch.js';
 import { liveAdminConnectors } from './live-admin-clients.js';
@@ -10,7 +10,7 @@ import { MANAGED_SELECTOR } from './names.js';
 import { GlanceServiceReconciler } from './reconciler.js';
 
 export interface GlanceControllerOptions {
-  kube: KubeClient;
+  kube: KubeApiClient;
   events: EventRecorder;
   metrics: OperatorMetrics;
   log: Logger;

@@ -2,14 +2,14 @@ import type { Logger } from 'pino';
 import { IMAGE } from '../api/image-types.js';
 import { Controller } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
-import type { KubeClient } from '../runtime/kube-client.js';
+import type { KubeApiClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/operator-metrics.js';
 import { watchCustomResource } from '../runtime/watch.js';
 import { ImageReconciler } from './reconciler.js';
 import { TransferManager } from './transfer-manager.js';
 
 export interface ImageControllerOptions {
-  kube: KubeClient;
+  kube: KubeApiClient;
   events: EventRecorder;
   metrics: OperatorMetrics;
   log: Logger;

@@ -1,7 +1,7 @@
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { PrimarySource } from './controller.js';
 import type { WatchSource } from './informer.js';
-import type { CustomResourceType, KubeClient } from './kube-client.js';
+import type { CustomResourceType, KubeApiClient } from './kube-client.js';
 
 /** The collection path of a resource, in one namespace or across all. */
 function collectionPath(apiVersion: string, resource: string, namespace: string | undefined): string {
@@ -11,7 +11,7 @@ function collectionPath(apiVersion: string, resource: string, namespace: string 
 
 /** The list and watch of a custom resource a controller reconciles, in `namespace` or across all. */
 export function watchCustomResource(
-  kube: KubeClient,
+  kube: KubeApiClient,
   type: CustomResourceType,
   namespace: string | undefined,
 ): PrimarySource {
@@ -46,7 +46,7 @@ export interface WatchedKind {
  * that kind in the cluster.
  */
 export function watchLabelled(
-  kube: KubeClient,
+  kube: KubeApiClient,
   { apiVersion, kind, resource }: WatchedKind,
   namespace: string | undefined,
   labelSelector: string,
