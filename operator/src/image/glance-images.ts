@@ -64,8 +64,24 @@ export interface JsonPatchOp {
 
 const TIMEOUT_MS = 30_000;
 
+/** The Image API v2 calls the Image controller makes. */
+export interface GlanceImagesApi {
+  /** The Glance root URL, for Events. */
+  readonly url: string;
+  get(id: string): Promise<GlanceImage | undefined>;
+  findByName(name: string): Promise<GlanceImage[]>;
+  /** Creates the image; undefined when an image with that id exists or existed (Glance never reuses ids). */
+  create(body: Record<string, unknown>): Promise<GlanceImage | undefined>;
+  patch(id: string, ops: JsonPatchOp[]): Promise<GlanceImage>;
+  /** Deletes the image; false when it was already gone. */
+  remove(id: string): Promise<boolean>;
+  importMethods(): Promise<string[]>;
+  webDownload(id: string, uri: string): Promise<void>;
+  upload(id: string, data: Readable, signal: AbortSignal): Promise<void>;
+}
+
 /** Just the Image API v2 calls the Image controller makes, with a session's token. */
-export class GlanceImages {
+export class GlanceImages implements GlanceImagesApi {
   constructor(
     private readonly session: GlanceSession,
     private readonly onWrite: (operation: string) => void = () => undefined,
@@ -113,7 +129,6 @@ export class GlanceImages {
     return z.object({ images: z.array(glanceImage) }).parse(JSON.parse(res.text)).images;
   }
 
-  /** Creates the image; undefined when an image with that id exists or existed (Glance never reuses ids). */
   async create(body: Record<string, unknown>): Promise<GlanceImage | undefined> {
     const res = await this.call('POST', '/v2/images', body);
     if (res.status === 409) return undefined;
@@ -128,7 +143,6 @@ export class GlanceImages {
     return glanceImage.parse(JSON.parse(res.text));
   }
 
-  /** Deletes the image; false when it was already gone. */
   async remove(id: string): Promise<boolean> {
     const path = `/v2/images/${id}`;
     const res = await this.call('DELETE', path);

@@ -11,6 +11,7 @@ import type { ImageSpec } from '../api/image-types.js';
 import { TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import { decodeSecretValue, readSecretValue } from '../runtime/secrets.js';
+import { GlanceImages, type GlanceImagesApi } from './glance-images.js';
 import type { SourceAccess } from './http-source.js';
 import {
   openGlanceSession,
@@ -95,7 +96,7 @@ async function readGeneratedPassword(kube: KubeClient, namespace: string, name: 
 }
 
 /** Keystone sessions by credentials, reused until shortly before their token expires. */
-export class SessionCache {
+class SessionCache {
   private readonly sessions = new Map<string, GlanceSession>();
 
   private static keyOf(target: GlanceTarget): string {
@@ -114,6 +115,28 @@ export class SessionCache {
   /** After Glance refused the token (revoked, Keystone restarted with new keys). */
   drop(target: GlanceTarget): void {
     this.sessions.delete(SessionCache.keyOf(target));
+  }
+}
+
+/** Opens the Image API of a target. */
+export interface GlanceConnector {
+  connect(target: GlanceTarget): Promise<GlanceImagesApi>;
+  /** Forgets the session of `target` after Glance refused its token (revoked, Keystone restarted with new keys). */
+  forget(target: GlanceTarget): void;
+}
+
+/** The Image API with a project token from Keystone, reused until shortly before it expires. */
+export class KeystoneGlanceConnector implements GlanceConnector {
+  private readonly sessions = new SessionCache();
+
+  constructor(private readonly onWrite: (operation: string) => void) {}
+
+  async connect(target: GlanceTarget): Promise<GlanceImagesApi> {
+    return new GlanceImages(await this.sessions.get(target), this.onWrite);
+  }
+
+  forget(target: GlanceTarget): void {
+    this.sessions.drop(target);
   }
 }
 
