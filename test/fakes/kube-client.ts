@@ -75,7 +75,7 @@ export class FakeKubeClient implements KubeClient {
   readonly writes: KubeWrite[] = [];
 
   /** Puts objects in place without recording a write, as a test's starting point. */
-  seed(...objs: KubernetesObject[]): this {
+  seed<T extends KubernetesObject>(...objs: T[]): this {
     for (const obj of objs) this.store(this.fresh(obj));
     return this;
   }
