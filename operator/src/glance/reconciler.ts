@@ -62,7 +62,7 @@ export class GlanceServiceReconciler {
     spec: GlanceServiceSpec,
     log: Logger,
     sessions: AdminSessions,
-    status: GlanceServiceStatus = { ...gs.status },
+    status: GlanceServiceStatus,
   ): ReconcileContext {
     const { kube, events } = this.opts;
     return { kube, events, gs, spec, log, sessions, status };
@@ -131,7 +131,7 @@ export class GlanceServiceReconciler {
     }
     const { spec } = parsed;
     return this.withSessions(gs, spec, async (sessions) => {
-      const ctx = this.context(gs, spec, log, sessions);
+      const ctx = this.context(gs, spec, log, sessions, { ...gs.status });
       await deleteKeystoneRegistration(ctx);
       if (spec.deletionPolicy === 'Delete') {
         await deleteDatabase(ctx);

@@ -3,7 +3,7 @@ import type { Condition, ConditionUpdate } from '../runtime/conditions.js';
 import { changedConditions, READY, RECONCILING, STALLED, summarize } from '../runtime/conditions.js';
 import { eventTarget, type EventRecorder } from '../runtime/events.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import { isSubset } from '../runtime/subset.js';
+import { writeStatus } from '../runtime/status-writer.js';
 import { STEPS, type StepType } from './context.js';
 import type { Step } from './steps.js';
 
@@ -44,8 +44,7 @@ export async function writeGlanceStatus(
     observedGeneration: generation,
     conditions,
   };
-  if (gs.status && isSubset(next, gs.status) && isSubset(gs.status, next)) return;
-  await kube.replaceCustomStatus(GLANCE_SERVICE, gs.metadata.namespace, gs.metadata.name, next);
+  if (!(await writeStatus(kube, GLANCE_SERVICE, gs, next))) return;
   for (const c of changedConditions(previous, conditions)) {
     // Ready and Reconciling only repeat a step's news.
     if (c.type === READY || c.type === RECONCILING || c.status === 'Unknown') continue;
