@@ -19,7 +19,8 @@ async function main(): Promise<number> {
   const metrics = createOperatorMetrics();
   const kube = new KubeApiClient(config, metrics, FIELD_MANAGER);
   const events = new KubeEventRecorder(kube, CONTROLLER_NAME, opts.identity, log);
-  const controller = createGlanceController({
+  // What both controllers share: clients, the watched namespace, resync and retry timings.
+  const shared = {
     kube,
     events,
     metrics,
@@ -28,18 +29,12 @@ async function main(): Promise<number> {
     resyncMs: opts.RESYNC_SECONDS * 1000,
     stalledRetryMs: opts.STALLED_RETRY_SECONDS * 1000,
     workers: opts.WORKERS,
-  });
+  };
+  const controller = createGlanceController(shared);
   const images = createImageController({
-    kube,
-    events,
-    metrics,
-    log,
-    namespace: opts.WATCH_NAMESPACE,
-    resyncMs: opts.RESYNC_SECONDS * 1000,
-    stalledRetryMs: opts.STALLED_RETRY_SECONDS * 1000,
+    ...shared,
     maxTransfers: opts.IMAGE_TRANSFERS,
     progressMs: opts.IMAGE_PROGRESS_SECONDS * 1000,
-    workers: opts.WORKERS,
   });
   const startControllers = () => Promise.all([controller.start(), images.controller.start()]);
   const elector = opts.LEADER_ELECT

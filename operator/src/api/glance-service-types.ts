@@ -1,5 +1,6 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { parseSpecWith } from './parse-spec.js';
 
 /**
  * The GlanceService API, defined once: the zod schemas below validate a spec at reconcile time and generate
@@ -218,11 +219,5 @@ export interface GlanceService {
 
 /** The validated spec, or a message naming each offending field for the InvalidSpec condition. */
 export function parseGlanceServiceSpec(raw: unknown): { spec: GlanceServiceSpec } | { error: string } {
-  const result = glanceServiceSpec.safeParse(raw ?? {});
-  if (result.success) return { spec: result.data };
-  return {
-    error: result.error.issues
-      .map((i) => `${['spec', ...i.path.map(String)].join('.')}: ${i.message}`)
-      .join('; '),
-  };
+  return parseSpecWith(glanceServiceSpec, raw);
 }

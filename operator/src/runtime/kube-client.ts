@@ -7,6 +7,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
+  type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './kube-errors.js';
@@ -124,7 +125,18 @@ export class KubeApiClient implements KubeClient {
     namespace: string,
     labelSelector: string,
   ): Promise<Array<StoredObject<T>>> {
-    const list = await this.objects.list<T>(
+    const list = await this.listCollection<T>(apiVersion, kind, namespace, labelSelector);
+    return list.items as Array<StoredObject<T>>;
+  }
+
+  /** The whole list, with the resourceVersion an informer watches from; all namespaces without `namespace`. */
+  listCollection<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector: string,
+  ): Promise<KubernetesListObject<T>> {
+    return this.objects.list<T>(
       apiVersion,
       kind,
       namespace,
@@ -134,7 +146,6 @@ export class KubeApiClient implements KubeClient {
       undefined,
       labelSelector,
     );
-    return list.items as Array<StoredObject<T>>;
   }
 
   async apply<T extends KubernetesObject>(obj: T): Promise<StoredObject<T>> {

@@ -55,16 +55,6 @@ export function watchLabelled(
     description: resource,
     path: collectionPath(apiVersion, resource, namespace),
     labelSelector,
-    list: () =>
-      kube.objects.list(
-        apiVersion,
-        kind,
-        namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        labelSelector,
-      ),
+    list: () => kube.listCollection(apiVersion, kind, namespace, labelSelector),
   };
 }
