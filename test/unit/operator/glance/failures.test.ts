@@ -1,9 +1,22 @@
+import { jest } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
 import { kubeErrors } from '../../../fakes/kube-client.js';
 import { cephxKey, keyringFor } from '../../../fakes/ceph.js';
 import { GlanceWorld, NAME, NS, RESYNC_MS, STALLED_RETRY_MS, secret } from './world.js';
 
 describe('GlanceService reconciler: a spec it cannot act on', () => {
+  it('adds nothing when the finalizer cannot be added (a conflict), for a retry from a fresh read', async () => {
+    const w = new GlanceWorld();
+    w.create();
+    w.kube.failNext('patch', kubeErrors.conflict(), 'GlanceService');
+    await expect(w.reconcile()).rejects.toThrow();
+    expect(w.externalWrites()).toEqual([]);
+    expect(w.gs()?.metadata.finalizers).toBeUndefined();
+    expect([w.db.open, w.ceph.open]).toEqual([0, 0]);
+    await w.reconcile();
+    expect(w.gs()?.metadata.finalizers).toEqual(['glance.stackops.dev/cleanup']);
+  });
+
   it('is Stalled/InvalidSpec naming the field, without a finalizer or any session', async () => {
     const w = new GlanceWorld();
     w.create(w.spec({ ceph: undefined, store: { backends: ['rbd'] } }));
@@ -134,6 +147,39 @@ describe('GlanceService reconciler: admin credentials a person must fix', () => 
     expect(w.condition('KeystoneReady')).toMatchObject({ status: 'Unknown', reason: 'NotChecked' });
     expect(w.gs()?.metadata.finalizers).toEqual(['glance.stackops.dev/cleanup']);
     expect(w.externalWrites()).toEqual([]);
+  });
+});
+
+describe('GlanceService reconciler: Keystone lacking what the spec names', () => {
+  it('is Stalled/KeystoneDomainNotFound for an unknown service domain', async () => {
+    const w = new GlanceWorld();
+    const spec = w.spec();
+    w.create({ ...spec, keystone: { ...(spec.keystone as object), serviceDomainName: 'Nowhere' } });
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: STALLED_RETRY_MS });
+    expect(w.condition('KeystoneReady')).toMatchObject({
+      status: 'False',
+      reason: 'KeystoneDomainNotFound',
+      message: 'Keystone has no domain "Nowhere" (spec.keystone.serviceDomainName)',
+    });
+    expect(w.condition('Stalled')?.reason).toBe('KeystoneDomainNotFound');
+    expect(w.keystone.writes).toEqual([]);
+  });
+
+  it('is Stalled/KeystoneRoleNotFound without an admin role to grant', async () => {
+    const w = new GlanceWorld();
+    w.create();
+    // The admin session is already open when the role is looked up; a cloud could name its roles otherwise.
+    const connect = w.keystone.connect.bind(w.keystone);
+    jest.spyOn(w.keystone, 'connect').mockImplementation(async (url, admin) => {
+      const session = await connect(url, admin);
+      w.keystone.role('admin').name = 'Admin';
+      return session;
+    });
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: STALLED_RETRY_MS });
+    expect(w.condition('KeystoneReady')).toMatchObject({
+      reason: 'KeystoneRoleNotFound',
+      message: 'Keystone has no role "admin"',
+    });
   });
 });
 

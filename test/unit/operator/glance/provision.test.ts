@@ -256,4 +256,65 @@ describe('GlanceService reconciler: provisioning', () => {
     expect(w.secretValue(`${NAME}-ceph-client`, 'userKey')).toBeUndefined();
     expect(w.deployment()?.spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(['config', 'images']);
   });
+
+  it('takes over what exists already: project, user (its password reset), region and the recorded service', async () => {
+    const w2 = new GlanceWorld();
+    const session = await w2.keystone.connect(w2.keystone.authUrl, {
+      username: 'admin',
+      password: 'admin-password',
+      userDomainName: 'Default',
+      project: { name: 'admin', domainName: 'Default' },
+    });
+    await session.createProject('service', 'default', 'made by the installer');
+    const user = await session.createUser('glance', 'default', 'installer-password');
+    await session.createRegion('RegionOne', 'made by the installer');
+    const first = await session.createService({
+      name: 'glance',
+      type: 'image',
+      description: 'OpenStack Image',
+    });
+    const recorded = await session.createService({
+      name: 'glance',
+      type: 'image',
+      description: 'OpenStack Image',
+    });
+    w2.create();
+    w2.kube.edit(
+      { apiVersion: 'glance.stackops.dev/v1alpha1', kind: 'GlanceService', namespace: NS, name: NAME },
+      (gs) => Object.assign(gs, { status: { serviceId: recorded.id } }),
+    );
+    w2.keystone.writes.length = 0;
+    await w2.reconcile();
+    expect(w2.keystone.user('glance')).toMatchObject({
+      id: user.id,
+      password: w2.secretValue(`${NAME}-keystone-password`, 'password'),
+    });
+    expect(w2.gs()?.status?.serviceId).toBe(recorded.id);
+    expect(w2.keystone.endpoints.every((e) => e.service_id === recorded.id)).toBe(true);
+    expect(w2.keystone.endpoints.filter((e) => e.service_id === first.id)).toEqual([]);
+    expect(w2.keystone.regions).toEqual([{ id: 'RegionOne', description: 'made by the installer' }]);
+    expect(w2.events.reasons()).not.toEqual(
+      expect.arrayContaining(['KeystoneProjectCreated', 'KeystoneUserCreated', 'KeystoneServiceCreated']),
+    );
+    expect(w2.events.reasons()).toContain('KeystonePasswordChanged');
+  });
+
+  it('reads the password a racing reconcile generated first rather than writing its own', async () => {
+    const winner = secret(`${NAME}-db-password`, { password: 'Written-By-The-Other-Reconcile-01' });
+    // The other reconcile creates the Secret between this one's read and its create.
+    const read = w.kube.read.bind(w.kube);
+    let raced = false;
+    w.kube.read = (async (r: Parameters<typeof read>[0]) => {
+      const found = await read(r);
+      if (!raced && r.name === `${NAME}-db-password`) {
+        raced = true;
+        w.kube.seed(winner);
+      }
+      return found;
+    }) as typeof w.kube.read;
+    await w.reconcile();
+    expect(w.secretValue(`${NAME}-db-password`, 'password')).toBe('Written-By-The-Other-Reconcile-01');
+    expect(w.db.accepts('glance', '%', 'Written-By-The-Other-Reconcile-01')).toBe(true);
+    expect(w.events.events.filter((e) => e.reason === 'PasswordGenerated')).toHaveLength(1);
+  });
 });
