@@ -15,6 +15,8 @@ export interface KubeWrite {
   kind: string;
   namespace: string;
   name: string;
+  /** What was sent: the object, the patch or the status. */
+  body?: unknown;
 }
 
 type Verb = KubeWrite['verb'] | 'read';
@@ -147,7 +149,7 @@ export class FakeKubeClient implements KubeClient {
 
   async apply<T extends KubernetesObject>(obj: T): Promise<StoredObject<T>> {
     const ref = this.refOf(obj);
-    this.record('apply', ref);
+    this.record('apply', ref, obj);
     const existing = this.objects.get(this.key(ref));
     if (!existing) return Promise.resolve(this.store(this.fresh(obj)) as StoredObject<T>);
     const next = applyMerge(existing, obj) as StoredObject;
@@ -157,7 +159,7 @@ export class FakeKubeClient implements KubeClient {
 
   async createIfAbsent<T extends KubernetesObject>(obj: T): Promise<StoredObject<T> | undefined> {
     const ref = this.refOf(obj);
-    this.record('create', ref);
+    this.record('create', ref, obj);
     if (this.objects.has(this.key(ref))) return Promise.resolve(undefined);
     return Promise.resolve(this.store(this.fresh(obj)) as StoredObject<T>);
   }
@@ -193,7 +195,7 @@ export class FakeKubeClient implements KubeClient {
     patch: object,
   ): Promise<StoredObject<T>> {
     const ref = this.customRef(type, namespace, name);
-    this.record('patch', ref);
+    this.record('patch', ref, patch);
     const existing = this.require(ref);
     const rv = (patch as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
     if (rv !== undefined && rv !== existing.metadata.resourceVersion) {
@@ -215,7 +217,7 @@ export class FakeKubeClient implements KubeClient {
     status: object,
   ): Promise<StoredObject<T>> {
     const ref = this.customRef(type, namespace, name);
-    this.record('patch-status', ref);
+    this.record('patch-status', ref, status);
     const existing = this.require(ref);
     const next = { ...clone(existing), status: clone(status) } as StoredObject;
     return Promise.resolve(this.update(existing, next) as StoredObject<T>);
@@ -290,9 +292,9 @@ export class FakeKubeClient implements KubeClient {
     return clone(obj);
   }
 
-  private record(verb: KubeWrite['verb'], ref: ObjectRef): void {
+  private record(verb: KubeWrite['verb'], ref: ObjectRef, body?: unknown): void {
     this.maybeFail(verb, ref.kind);
-    this.writes.push({ verb, ...ref });
+    this.writes.push({ verb, ...ref, ...(body === undefined ? {} : { body: clone(body) }) });
   }
 
   private maybeFail(verb: Verb, kind: string): void {

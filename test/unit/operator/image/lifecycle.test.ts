@@ -2,7 +2,15 @@ import { KeystoneAuthError } from '../../../../operator/src/image/keystone-sessi
 import { IMAGE_FINALIZER } from '../../../../operator/src/image/names.js';
 import { glanceError } from '../../../fakes/glance-images.js';
 import { kubeErrors } from '../../../fakes/kube-client.js';
-import { DATA, imageSpec, TIMINGS, World } from './world.js';
+import type { ImageStatus } from '../../../../operator/src/api/image-types.js';
+import { DATA, imageSpec, NS, secret, TIMINGS, World } from './world.js';
+
+const glanceService = (spec: unknown) => ({
+  apiVersion: 'glance.stackops.dev/v1alpha1',
+  kind: 'GlanceService',
+  metadata: { name: 'glance', namespace: NS },
+  spec,
+});
 
 describe('Image reconciler: create, upload, Ready', () => {
   it('creates the image under an id recorded first, streams the source into it, and reports Ready', async () => {
@@ -96,6 +104,38 @@ describe('Image reconciler: create, upload, Ready', () => {
     expect(w.glance.images.has(killed)).toBe(false);
   });
 
+  it('records the image id in the status before asking Glance, so a failed create is retried under it', async () => {
+    const w = new World().apply(imageSpec());
+    w.glance.failNext('create', glanceError(503, 'Glance POST /v2/images: HTTP 503'));
+    await expect(w.reconcile()).rejects.toThrow('HTTP 503');
+    const first = w.kube.writes.find((x) => x.verb === 'patch-status')?.body as ImageStatus;
+    expect(first).toMatchObject({ phase: 'Pending', imageID: w.status().imageID });
+    expect(first.conditions?.map((c) => c.reason)).toEqual(['Creating', 'Creating']);
+    const id = w.status().imageID!;
+    await w.reconcile();
+    expect(w.glance.calls.filter((c) => c.op === 'create').map((c) => c.id)).toEqual([id, id]);
+    expect(w.glance.images.has(id)).toBe(true);
+  });
+
+  it('uploads with the Keystone user the operator registered for a GlanceService, and its generated password', async () => {
+    const w = new World().apply({ ...imageSpec(), cloud: undefined, glanceServiceRef: { name: 'glance' } });
+    w.kube.seed(
+      glanceService({
+        image: 'glance-api',
+        database: { host: 'db', adminSecretRef: { name: 'db' } },
+        keystone: { authUrl: 'http://keystone.test:5000/v3', adminSecretRef: { name: 'ks' } },
+      }),
+      secret('glance-keystone-password', { password: 'generated' }),
+    );
+    await w.reconcileThroughTransfer();
+    expect(w.connected[0]?.credentials).toMatchObject({
+      username: 'glance',
+      password: 'generated',
+      project: 'service',
+    });
+    expect(w.status().phase).toBe('Ready');
+  });
+
   it('draws a fresh id when Glance has seen the recorded one (409), as after a crash between the two', async () => {
     const w = new World();
     const taken = w.glance.put({ status: 'deleted' }).id;
@@ -128,6 +168,23 @@ describe('Image reconciler: failures before anything is created', () => {
     expect(w.conditions()).toEqual(['Ready=False/SecretNotFound', 'Stalled=True/SecretNotFound']);
     expect(w.status().lastError).toBe('Secret ns/nope does not exist');
     expect(w.object()?.metadata.finalizers).toBeUndefined();
+  });
+
+  it('stalls GlanceServiceInvalid when the GlanceService it targets is invalid', async () => {
+    const w = new World().apply({ ...imageSpec(), cloud: undefined, glanceServiceRef: { name: 'glance' } });
+    w.kube.seed(glanceService({}));
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+    expect(w.conditions()).toEqual(['Ready=False/GlanceServiceInvalid', 'Stalled=True/GlanceServiceInvalid']);
+  });
+
+  it('stalls SecretKeyMissing on a credentials Secret without a password', async () => {
+    const w = new World().apply(imageSpec());
+    w.kube.seed(secret('cloud-credentials', { username: 'demo', project: 'demo' }));
+    await w.reconcile();
+    expect(w.condition('Stalled')).toMatchObject({
+      reason: 'SecretKeyMissing',
+      message: 'Secret ns/cloud-credentials has no key "password"',
+    });
   });
 
   it('stalls when Keystone refuses the credentials', async () => {

@@ -91,7 +91,7 @@ export function imageSpec(extra: Record<string, unknown> = {}, source: Record<st
   };
 }
 
-const secret = (name: string, data: Record<string, string>) => ({
+export const secret = (name: string, data: Record<string, string>) => ({
   apiVersion: 'v1',
   kind: 'Secret',
   metadata: { name, namespace: NS },
@@ -108,6 +108,8 @@ export class World {
   readonly glance = new FakeGlance();
   readonly source = new FakeSource();
   readonly transfers: TransferManager;
+  /** The targets Glance was opened for, and those whose session was dropped. */
+  readonly connected: GlanceTarget[] = [];
   readonly forgotten: GlanceTarget[] = [];
   /** Thrown by the next connect, as Keystone would. */
   connectError: unknown;
@@ -118,7 +120,8 @@ export class World {
     this.transfers = new TransferManager(opts.maxTransfers ?? 2);
     this.kube.seed(secret('cloud-credentials', { username: 'demo', password: 'secret', project: 'demo' }));
     const connector: GlanceConnector = {
-      connect: () => {
+      connect: (target) => {
+        this.connected.push(target);
         const error: unknown = this.connectError;
         this.connectError = undefined;
         return error ? Promise.reject(error) : Promise.resolve(this.glance);
