@@ -77,7 +77,7 @@ export class FakeKubeClient implements KubeClient {
   readonly writes: KubeWrite[] = [];
 
   /** Puts objects in place without recording a write, as a test's starting point. */
-  seed<T extends KubernetesObject>(...objs: T[]): this {
+  seed(...objs: Array<KubernetesObject | (KubernetesObject & Record<string, unknown>)>): this {
     for (const obj of objs) this.store(this.fresh(obj));
     return this;
   }
