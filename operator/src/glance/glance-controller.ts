@@ -1,26 +1,11 @@
-import type { Logger } from 'pino';
 import { GLANCE_SERVICE } from '../api/glance-service-types.js';
-import { Controller } from '../runtime/controller.js';
-import type { EventRecorder } from '../runtime/events.js';
-import type { KubeApiClient } from '../runtime/kube-client.js';
-import type { OperatorMetrics } from '../runtime/operator-metrics.js';
+import { Controller, type ResourceControllerOptions } from '../runtime/controller.js';
 import { watchCustomResource, watchLabelled, type WatchedKind } from '../runtime/watch.js';
 import { liveAdminConnectors } from './live-admin-clients.js';
 import { MANAGED_SELECTOR } from './names.js';
 import { GlanceServiceReconciler } from './reconciler.js';
 
-export interface GlanceControllerOptions {
-  kube: KubeApiClient;
-  events: EventRecorder;
-  metrics: OperatorMetrics;
-  log: Logger;
-  /** Watch one namespace only; default all. */
-  namespace?: string;
-  resyncMs: number;
-  stalledRetryMs: number;
-  workers?: number;
-  backoff?: { baseMs: number; maxMs: number };
-}
+export type GlanceControllerOptions = ResourceControllerOptions;
 
 // The kinds a GlanceService owns (the images claim is not owned: see workload.ts).
 const OWNED: WatchedKind[] = [

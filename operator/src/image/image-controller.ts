@@ -1,27 +1,14 @@
-import type { Logger } from 'pino';
 import { IMAGE } from '../api/image-types.js';
-import { Controller } from '../runtime/controller.js';
-import type { EventRecorder } from '../runtime/events.js';
-import type { KubeApiClient } from '../runtime/kube-client.js';
-import type { OperatorMetrics } from '../runtime/operator-metrics.js';
+import { Controller, type ResourceControllerOptions } from '../runtime/controller.js';
 import { watchCustomResource } from '../runtime/watch.js';
 import { ImageReconciler } from './reconciler.js';
 import { TransferManager } from './transfer-manager.js';
 
-export interface ImageControllerOptions {
-  kube: KubeApiClient;
-  events: EventRecorder;
-  metrics: OperatorMetrics;
-  log: Logger;
-  namespace?: string;
-  resyncMs: number;
-  stalledRetryMs: number;
+export interface ImageControllerOptions extends ResourceControllerOptions {
   /** Transfers running at once, across all Images. */
   maxTransfers: number;
   progressMs?: number;
   retryBaseMs?: number;
-  workers?: number;
-  backoff?: { baseMs: number; maxMs: number };
 }
 
 export interface ImageController {
