@@ -16,7 +16,7 @@ export class Halt {
 export interface Actuator<R> {
   /** The resource the status records, if it still exists. */
   get(): Promise<R | undefined>;
-  /** The existing resource the spec asks to adopt; undefined when it asks for none. */
+  /** The existing resource the spec asks to adopt; undefined when it asks for none, a Halt when none matches. */
   adopt(): Promise<R | Halt | undefined>;
   create(): Promise<R>;
   /** Brings the resource to the spec and reports it in the status. */
