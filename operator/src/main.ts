@@ -1,12 +1,12 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
-import { CONTROLLER_NAME, FIELD_MANAGER } from './glance/names.js';
+import { CONTROLLER_NAME, FIELD_MANAGER } from './runtime/names.js';
 import { createGlanceController } from './glance/glance-controller.js';
 import { createImageController } from './image/image-controller.js';
 import { loadOptions } from './options.js';
-import { EventRecorder } from './runtime/events.js';
+import { KubeEventRecorder } from './runtime/events.js';
 import { boundPort, startHealthServer } from './runtime/health-server.js';
-import { KubeClient } from './runtime/kube-client.js';
+import { KubeApiClient } from './runtime/kube-client.js';
 import { LeaderElector, DEFAULT_LEADER_TIMINGS } from './runtime/leader-election.js';
 import { createOperatorMetrics } from './runtime/operator-metrics.js';
 
@@ -17,9 +17,10 @@ async function main(): Promise<number> {
   const config = new KubeConfig();
   config.loadFromDefault();
   const metrics = createOperatorMetrics();
-  const kube = new KubeClient(config, metrics, FIELD_MANAGER);
-  const events = new EventRecorder(kube, CONTROLLER_NAME, opts.identity, log);
-  const controller = createGlanceController({
+  const kube = new KubeApiClient(config, metrics, FIELD_MANAGER);
+  const events = new KubeEventRecorder(kube, CONTROLLER_NAME, opts.identity, log);
+  // What both controllers share: clients, the watched namespace, resync and retry timings.
+  const shared = {
     kube,
     events,
     metrics,
@@ -28,18 +29,12 @@ async function main(): Promise<number> {
     resyncMs: opts.RESYNC_SECONDS * 1000,
     stalledRetryMs: opts.STALLED_RETRY_SECONDS * 1000,
     workers: opts.WORKERS,
-  });
+  };
+  const controller = createGlanceController(shared);
   const images = createImageController({
-    kube,
-    events,
-    metrics,
-    log,
-    namespace: opts.WATCH_NAMESPACE,
-    resyncMs: opts.RESYNC_SECONDS * 1000,
-    stalledRetryMs: opts.STALLED_RETRY_SECONDS * 1000,
+    ...shared,
     maxTransfers: opts.IMAGE_TRANSFERS,
     progressMs: opts.IMAGE_PROGRESS_SECONDS * 1000,
-    workers: opts.WORKERS,
   });
   const startControllers = () => Promise.all([controller.start(), images.controller.start()]);
   const elector = opts.LEADER_ELECT

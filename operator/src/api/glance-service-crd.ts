@@ -1,17 +1,17 @@
 import { stringify } from 'yaml';
 import {
   GROUP,
-  KIND,
-  PLURAL,
-  SHORT_NAMES,
-  SINGULAR,
+  GLANCE_SERVICE_KIND,
+  GLANCE_SERVICE_PLURAL,
+  GLANCE_SERVICE_SHORT_NAMES,
+  GLANCE_SERVICE_SINGULAR,
   VERSION,
   glanceServiceSpec,
   glanceServiceStatus,
 } from './glance-service-types.js';
 import { toStructuralSchema } from './structural-schema.js';
 
-export const CRD_NAME = `${PLURAL}.${GROUP}`;
+export const CRD_NAME = `${GLANCE_SERVICE_PLURAL}.${GROUP}`;
 /** Where `npm run gen:crds` writes the CRD, relative to the repository root. */
 export const CRD_FILE = `crds/${CRD_NAME}.yaml`;
 
@@ -25,11 +25,11 @@ export function glanceServiceCrd() {
     spec: {
       group: GROUP,
       names: {
-        kind: KIND,
-        listKind: `${KIND}List`,
-        plural: PLURAL,
-        singular: SINGULAR,
-        shortNames: SHORT_NAMES,
+        kind: GLANCE_SERVICE_KIND,
+        listKind: `${GLANCE_SERVICE_KIND}List`,
+        plural: GLANCE_SERVICE_PLURAL,
+        singular: GLANCE_SERVICE_SINGULAR,
+        shortNames: GLANCE_SERVICE_SHORT_NAMES,
       },
       scope: 'Namespaced',
       versions: [

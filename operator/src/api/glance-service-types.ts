@@ -1,5 +1,6 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { parseSpecWith } from './parse-spec.js';
 
 /**
  * The GlanceService API, defined once: the zod schemas below validate a spec at reconcile time and generate
@@ -9,11 +10,23 @@ import { z } from 'zod';
 export const GROUP = 'glance.stackops.dev';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
-export const KIND = 'GlanceService';
-export const PLURAL = 'glanceservices';
-export const SINGULAR = 'glanceservice';
-export const SHORT_NAMES = ['gls'];
-export const GLANCE_SERVICE = { group: GROUP, version: VERSION, plural: PLURAL, kind: KIND } as const;
+export const GLANCE_SERVICE_KIND = 'GlanceService';
+export const GLANCE_SERVICE_PLURAL = 'glanceservices';
+export const GLANCE_SERVICE_SINGULAR = 'glanceservice';
+export const GLANCE_SERVICE_SHORT_NAMES = ['gls'];
+export const GLANCE_SERVICE = {
+  group: GROUP,
+  version: VERSION,
+  plural: GLANCE_SERVICE_PLURAL,
+  kind: GLANCE_SERVICE_KIND,
+} as const;
+
+/**
+ * The Secret (key `password`) the operator generates a GlanceService's Keystone password into when
+ * `keystone.passwordSecretRef` is not set; Images targeting the GlanceService read it.
+ */
+export const keystonePasswordSecretName = (glanceService: string) => `${glanceService}-keystone-password`;
+export const GENERATED_PASSWORD_KEY = 'password';
 
 // Names end up in SQL, Ceph caps and CLI arguments: restrict them to characters that need no quoting there.
 const k8sName = z
@@ -197,7 +210,7 @@ export type GlanceServiceStatus = z.output<typeof glanceServiceStatus>;
 /** The object as read from the API server: only its spec is validated (at reconcile time). */
 export interface GlanceService {
   apiVersion: typeof API_VERSION;
-  kind: typeof KIND;
+  kind: typeof GLANCE_SERVICE_KIND;
   // Read through CustomObjectsApi, so timestamps are the API server's strings, not Dates.
   metadata: V1ObjectMeta & { name: string; namespace: string; uid: string };
   spec?: unknown;
@@ -205,12 +218,6 @@ export interface GlanceService {
 }
 
 /** The validated spec, or a message naming each offending field for the InvalidSpec condition. */
-export function parseSpec(raw: unknown): { spec: GlanceServiceSpec } | { error: string } {
-  const result = glanceServiceSpec.safeParse(raw ?? {});
-  if (result.success) return { spec: result.data };
-  return {
-    error: result.error.issues
-      .map((i) => `${['spec', ...i.path.map(String)].join('.')}: ${i.message}`)
-      .join('; '),
-  };
+export function parseGlanceServiceSpec(raw: unknown): { spec: GlanceServiceSpec } | { error: string } {
+  return parseSpecWith(glanceServiceSpec, raw);
 }

@@ -1,6 +1,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { conditionSchema, GROUP, VERSION } from './glance-service-types.js';
+import { parseSpecWith } from './parse-spec.js';
 
 /**
  * The Image API, defined once in zod like the GlanceService: the spec is validated at reconcile time and the
@@ -298,12 +299,7 @@ export interface ImageObject {
   status?: ImageStatus;
 }
 
+/** The validated spec, or a message naming each offending field for the InvalidSpec condition. */
 export function parseImageSpec(raw: unknown): { spec: ImageSpec } | { error: string } {
-  const result = imageSpec.safeParse(raw ?? {});
-  if (result.success) return { spec: result.data };
-  return {
-    error: result.error.issues
-      .map((i) => `${['spec', ...i.path.map(String)].join('.')}: ${i.message}`)
-      .join('; '),
-  };
+  return parseSpecWith(imageSpec, raw);
 }

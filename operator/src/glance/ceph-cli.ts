@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { CephAdmin, CephAuth, CephCaps, OsdDump } from './admin-clients.js';
 
 /** A `ceph`/`rbd` command that failed; `code` is the exit status, which for ceph is the errno. */
 export class CephError extends Error {
@@ -31,18 +32,18 @@ export interface CephAdminOptions {
  * The ceph and rbd CLIs with admin credentials held in a private temporary directory (mode 0700, files 0600)
  * for as long as the session lasts: the key never appears in arguments or the environment.
  */
-export class CephAdmin {
+export class CephCliAdmin implements CephAdmin {
   private constructor(
     private readonly dir: string,
     private readonly opts: CephAdminOptions,
   ) {}
 
-  static async open(opts: CephAdminOptions): Promise<CephAdmin> {
+  static async open(opts: CephAdminOptions): Promise<CephCliAdmin> {
     const dir = await mkdtemp(path.join(tmpdir(), 'glance-operator-ceph-'));
     const conf = `[global]\nmon_host = ${opts.monHost}\n`;
     await writeFile(path.join(dir, 'ceph.conf'), conf, { mode: 0o600 });
     await writeFile(path.join(dir, 'admin.keyring'), opts.keyring, { mode: 0o600 });
-    return new CephAdmin(dir, opts);
+    return new CephCliAdmin(dir, opts);
   }
 
   async close(): Promise<void> {
@@ -60,20 +61,63 @@ export class CephAdmin {
     ];
   }
 
+  osdDump(): Promise<OsdDump> {
+    return this.query<OsdDump>(['osd', 'dump']);
+  }
+
+  async createPool(pool: string, pgNum?: number): Promise<void> {
+    await this.change(['osd', 'pool', 'create', pool, ...(pgNum ? [String(pgNum)] : [])]);
+  }
+
+  async initRbdPool(pool: string): Promise<void> {
+    await this.rbd(['pool', 'init', pool]);
+  }
+
+  async deletePool(pool: string): Promise<void> {
+    await this.change(['osd', 'pool', 'rm', pool, pool, '--yes-i-really-really-mean-it']);
+  }
+
+  async getAuth(entity: string): Promise<CephAuth | undefined> {
+    try {
+      return (await this.query<CephAuth[]>(['auth', 'get', entity]))[0];
+    } catch (err) {
+      if (err instanceof CephError && err.code === CEPH_ENOENT) return undefined;
+      throw err;
+    }
+  }
+
+  async createAuth(entity: string, caps: CephCaps): Promise<void> {
+    await this.change(['auth', 'get-or-create', entity, 'mon', caps.mon, 'osd', caps.osd]);
+  }
+
+  async setCaps(entity: string, caps: CephCaps): Promise<void> {
+    await this.change(['auth', 'caps', entity, 'mon', caps.mon, 'osd', caps.osd]);
+  }
+
+  async deleteAuth(entity: string): Promise<boolean> {
+    try {
+      await this.change(['auth', 'del', entity]);
+      return true;
+    } catch (err) {
+      if (err instanceof CephError && err.code === CEPH_ENOENT) return false;
+      throw err;
+    }
+  }
+
   /** A read-only ceph command's JSON output. */
-  async query<T>(args: string[]): Promise<T> {
+  private async query<T>(args: string[]): Promise<T> {
     const out = await this.exec('ceph', [...args, '--format', 'json']);
     return JSON.parse(out) as T;
   }
 
   /** A ceph command that changes the cluster. */
-  async change(args: string[]): Promise<string> {
+  private async change(args: string[]): Promise<string> {
     this.opts.onWrite(`${args[0]} ${args[1] ?? ''}`.trim());
     return this.exec('ceph', args);
   }
 
   /** An rbd command that changes the cluster. */
-  async rbd(args: string[]): Promise<void> {
+  private async rbd(args: string[]): Promise<void> {
     this.opts.onWrite(`rbd ${args[0]} ${args[1] ?? ''}`.trim());
     await this.exec('rbd', args);
   }

@@ -1,30 +1,15 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { GlanceServiceSpec } from '../api/glance-service-types.js';
-import { CEPH_ENOENT, CephError, type CephAdmin } from './ceph-cli.js';
-import { notify, type ReconcileContext, type StepResult } from './context.js';
+import type { CephCaps } from './admin-clients.js';
+import { notify, type ReconcileContext, type StepCondition } from './context.js';
 import { labels, objectNames, ownerReference } from './names.js';
 import { applyOwned } from './owned.js';
 
 type CephSpec = NonNullable<GlanceServiceSpec['ceph']>;
 
 /** The caps the install guide gives client.glance. */
-export function glanceCaps(pool: string): { mon: string; osd: string } {
+export function glanceCaps(pool: string): CephCaps {
   return { mon: 'allow r', osd: `allow class-read object_prefix rbd_children, allow rwx pool=${pool}` };
-}
-
-interface AuthEntry {
-  entity: string;
-  key: string;
-  caps: Record<string, string>;
-}
-
-async function getAuth(admin: CephAdmin, entity: string): Promise<AuthEntry | undefined> {
-  try {
-    return (await admin.query<AuthEntry[]>(['auth', 'get', entity]))[0];
-  } catch (err) {
-    if (err instanceof CephError && err.code === CEPH_ENOENT) return undefined;
-    throw err;
-  }
 }
 
 function capsMatch(actual: Record<string, string>, wanted: Record<string, string>): boolean {
@@ -48,7 +33,7 @@ export function keyringSecretData(c: CephSpec, fsid: string, key: string): Recor
  */
 export async function reconcileCeph(
   ctx: ReconcileContext,
-): Promise<StepResult & { clientFiles?: Record<string, string> }> {
+): Promise<StepCondition & { clientFiles?: Record<string, string> }> {
   const c = ctx.spec.ceph;
   const session = ctx.sessions.ceph;
   if (!c || !session) return { status: 'True', reason: 'NotConfigured', message: 'spec.ceph is not set' };
@@ -56,23 +41,23 @@ export async function reconcileCeph(
 
   const pool = dump.pools.find((p) => p.pool_name === c.pool);
   if (!pool) {
-    await admin.change(['osd', 'pool', 'create', c.pool, ...(c.pgNum ? [String(c.pgNum)] : [])]);
+    await admin.createPool(c.pool, c.pgNum);
     await notify(ctx, 'CephPoolCreated', `Created Ceph pool ${c.pool}`);
   }
   if (!pool?.application_metadata?.rbd) {
-    await admin.rbd(['pool', 'init', c.pool]);
+    await admin.initRbdPool(c.pool);
     await notify(ctx, 'CephPoolInitialized', `Initialised Ceph pool ${c.pool} for rbd`);
   }
 
   const entity = `client.${c.user}`;
   const caps = glanceCaps(c.pool);
-  let auth = await getAuth(admin, entity);
+  let auth = await admin.getAuth(entity);
   if (!auth) {
-    await admin.change(['auth', 'get-or-create', entity, 'mon', caps.mon, 'osd', caps.osd]);
+    await admin.createAuth(entity, caps);
     await notify(ctx, 'CephUserCreated', `Created Ceph user ${entity}`);
-    auth = await getAuth(admin, entity);
+    auth = await admin.getAuth(entity);
   } else if (!capsMatch(auth.caps, caps)) {
-    await admin.change(['auth', 'caps', entity, 'mon', caps.mon, 'osd', caps.osd]);
+    await admin.setCaps(entity, caps);
     await notify(ctx, 'CephCapsRestored', `Restored the caps of Ceph user ${entity}`);
   }
   if (!auth) throw new Error(`Ceph user ${entity} was created but cannot be read back`);
@@ -104,17 +89,11 @@ export async function deleteCephResources(ctx: ReconcileContext): Promise<void> 
   const c = ctx.spec.ceph;
   const session = ctx.sessions.ceph;
   if (!c || !session) return;
-  await session.admin.change(['auth', 'del', `client.${c.user}`]).catch(ignoreMissing);
-  if (session.dump.pools.some((p) => p.pool_name === c.pool)) {
-    await session.admin.change(['osd', 'pool', 'rm', c.pool, c.pool, '--yes-i-really-really-mean-it']);
-  }
+  await session.admin.deleteAuth(`client.${c.user}`);
+  if (session.dump.pools.some((p) => p.pool_name === c.pool)) await session.admin.deletePool(c.pool);
   await notify(
     ctx,
     'CephDeleted',
     `Deleted Ceph user client.${c.user} and pool ${c.pool} (deletionPolicy Delete)`,
   );
-}
-
-function ignoreMissing(err: unknown): void {
-  if (!(err instanceof CephError && err.code === CEPH_ENOENT)) throw err;
 }

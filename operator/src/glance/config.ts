@@ -1,18 +1,18 @@
 import type { V1Secret } from '@kubernetes/client-node';
-import type { Passwords, ReconcileContext, StepResult } from './context.js';
+import type { Passwords, ReconcileContext, StepCondition } from './context.js';
 import { labels, objectNames, ownerReference } from './names.js';
 import { applyOwned, hashOf } from './owned.js';
 import { CONFIG_FILE, glanceApiConfig, renderIni } from './render-config.js';
 
 /**
  * Step 4: glance-api.conf into the config Secret. The hash covers the file and the Ceph client files the
- * pods mount, so that a change of either rolls the Deployment.
+ * pods mount, so that a change of either rolls the Deployment; it goes into the status.
  */
 export async function reconcileConfig(
   ctx: ReconcileContext,
   passwords: Passwords,
   cephClientFiles: Record<string, string> | undefined,
-): Promise<StepResult & { configHash: string }> {
+): Promise<StepCondition & { configHash: string }> {
   const { gs } = ctx;
   const text = renderIni(
     glanceApiConfig({
@@ -35,5 +35,6 @@ export async function reconcileConfig(
     data: { [CONFIG_FILE]: Buffer.from(text).toString('base64') },
   });
   const configHash = hashOf([text, cephClientFiles ?? null]).slice(0, 32);
+  ctx.status.configHash = configHash;
   return { status: 'True', reason: 'Rendered', message: `${CONFIG_FILE} in Secret ${name}`, configHash };
 }

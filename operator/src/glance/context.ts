@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
-import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
-import type { EventRecorder, EventType } from '../runtime/events.js';
+import type { GlanceService, GlanceServiceSpec, GlanceServiceStatus } from '../api/glance-service-types.js';
+import { eventTarget, type EventRecorder, type EventType } from '../runtime/events.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import type { OperatorMetrics } from '../runtime/operator-metrics.js';
-import { eventTarget } from './credentials.js';
 import type { AdminSessions } from './sessions.js';
 
 /** The condition types of the five steps, in the order they run. */
@@ -16,12 +14,14 @@ export const STEPS = [
 ] as const;
 export type StepType = (typeof STEPS)[number];
 
-/** What one step found: its condition, and whether only a person can move it on. */
-export interface StepResult {
+/**
+ * What one step found, as its condition. A step that only a person can move on throws a TerminalError
+ * instead; any other error it throws is taken as transient.
+ */
+export interface StepCondition {
   status: 'True' | 'False';
   reason: string;
   message: string;
-  terminal?: boolean;
 }
 
 export interface Passwords {
@@ -35,9 +35,10 @@ export interface ReconcileContext {
   spec: GlanceServiceSpec;
   kube: KubeClient;
   events: EventRecorder;
-  metrics: OperatorMetrics;
   log: Logger;
   sessions: AdminSessions;
+  /** The status this pass is building: steps record here what they found (service id, config hash...). */
+  status: GlanceServiceStatus;
 }
 
 /** Records an Event on the GlanceService for a change the operator made or found. */

@@ -1,31 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import type { GlanceService } from '../api/glance-service-types.js';
-import type { EventRecorder } from '../runtime/events.js';
+import { GENERATED_PASSWORD_KEY, type GlanceService } from '../api/glance-service-types.js';
+import { eventTarget, type EventRecorder } from '../runtime/events.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import { TerminalError } from './errors.js';
+import { decodeSecretValue, readSecretValue } from '../runtime/secrets.js';
 import { labels, ownerReference } from './names.js';
-
-export function decodeSecretValue(secret: V1Secret, key: string): string | undefined {
-  const data = secret.data?.[key];
-  return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
-}
-
-/** One value of a Secret the spec references; a missing Secret or key is for a person to fix. */
-export async function readSecretValue(
-  kube: KubeClient,
-  namespace: string,
-  name: string,
-  key: string,
-): Promise<string> {
-  const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
-  if (!secret) throw new TerminalError('SecretNotFound', `Secret ${namespace}/${name} does not exist`);
-  const value = decodeSecretValue(secret, key);
-  if (value === undefined || value === '') {
-    throw new TerminalError('SecretKeyMissing', `Secret ${namespace}/${name} has no key "${key}"`);
-  }
-  return value;
-}
 
 /** 32 characters from [A-Za-z0-9]: safe in a URL, an INI file and a shell without quoting. */
 export function generatePassword(): string {
@@ -39,8 +18,6 @@ export function generatePassword(): string {
   }
   return out;
 }
-
-export const PASSWORD_KEY = 'password';
 
 /**
  * The password in the owned Secret `name`, generated on first use. The Secret is created, never applied, so
@@ -56,7 +33,7 @@ export async function generatedPassword(
   const { namespace } = gs.metadata;
   const ref = { apiVersion: 'v1', kind: 'Secret', namespace, name };
   const existing = await kube.read<V1Secret>(ref);
-  const found = existing && decodeSecretValue(existing, PASSWORD_KEY);
+  const found = existing && decodeSecretValue(existing, GENERATED_PASSWORD_KEY);
   if (found) return found;
   const password = generatePassword();
   const created = await kube.createIfAbsent<V1Secret>({
@@ -69,7 +46,7 @@ export async function generatedPassword(
       ownerReferences: [ownerReference(gs)],
     },
     type: 'Opaque',
-    data: { [PASSWORD_KEY]: Buffer.from(password).toString('base64') },
+    data: { [GENERATED_PASSWORD_KEY]: Buffer.from(password).toString('base64') },
   });
   if (created) {
     await events.record(
@@ -80,15 +57,5 @@ export async function generatedPassword(
     );
     return password;
   }
-  return readSecretValue(kube, namespace, name, PASSWORD_KEY);
-}
-
-export function eventTarget(gs: GlanceService) {
-  return {
-    apiVersion: gs.apiVersion,
-    kind: gs.kind,
-    namespace: gs.metadata.namespace,
-    name: gs.metadata.name,
-    uid: gs.metadata.uid,
-  };
+  return readSecretValue(kube, namespace, name, GENERATED_PASSWORD_KEY);
 }

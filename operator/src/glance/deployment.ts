@@ -1,5 +1,5 @@
 import type { V1Job, V1PodDisruptionBudget } from '@kubernetes/client-node';
-import { notify, type ReconcileContext, type StepResult } from './context.js';
+import { notify, type ReconcileContext, type StepCondition } from './context.js';
 import { objectNames } from './names.js';
 import { applyOwned } from './owned.js';
 import {
@@ -16,12 +16,9 @@ import {
 /**
  * Step 5: the schema migration Job for the current image and database, then the Deployment (paused until
  * that Job has succeeded, so no pod of a new version serves an old schema), its Service, and a
- * PodDisruptionBudget while there is more than one replica.
+ * PodDisruptionBudget while there is more than one replica. The ready replicas go into the status.
  */
-export async function reconcileDeployment(
-  ctx: ReconcileContext,
-  configHash: string,
-): Promise<StepResult & { readyReplicas: number }> {
+export async function reconcileDeployment(ctx: ReconcileContext, configHash: string): Promise<StepCondition> {
   const { gs, spec, kube } = ctx;
   const { namespace, name } = gs.metadata;
 
@@ -68,8 +65,6 @@ export async function reconcileDeployment(
       );
     }
   }
-  return {
-    ...deploymentReadiness(spec, desiredJob.metadata.name, migration, deployment),
-    readyReplicas: deployment.status?.readyReplicas ?? 0,
-  };
+  ctx.status.readyReplicas = deployment.status?.readyReplicas ?? 0;
+  return deploymentReadiness(spec, desiredJob.metadata.name, migration, deployment);
 }

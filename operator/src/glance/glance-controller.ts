@@ -1,35 +1,14 @@
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import type { Logger } from 'pino';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/glance-service-types.js';
-import { Controller } from '../runtime/controller.js';
-import type { EventRecorder } from '../runtime/events.js';
-import type { WatchSource } from '../runtime/informer.js';
-import type { KubeClient } from '../runtime/kube-client.js';
-import type { OperatorMetrics } from '../runtime/operator-metrics.js';
+import { GLANCE_SERVICE } from '../api/glance-service-types.js';
+import { Controller, type ResourceControllerOptions } from '../runtime/controller.js';
+import { watchCustomResource, watchLabelled, type WatchedKind } from '../runtime/watch.js';
+import { liveAdminConnectors } from './live-admin-clients.js';
 import { MANAGED_SELECTOR } from './names.js';
 import { GlanceServiceReconciler } from './reconciler.js';
 
-export interface GlanceControllerOptions {
-  kube: KubeClient;
-  events: EventRecorder;
-  metrics: OperatorMetrics;
-  log: Logger;
-  /** Watch one namespace only; default all. */
-  namespace?: string;
-  resyncMs: number;
-  stalledRetryMs: number;
-  workers?: number;
-  backoff?: { baseMs: number; maxMs: number };
-}
-
-/** The collection path of a resource, in one namespace or across all. */
-function collectionPath(apiVersion: string, resource: string, namespace: string | undefined): string {
-  const root = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  return namespace ? `${root}/namespaces/${namespace}/${resource}` : `${root}/${resource}`;
-}
+export type GlanceControllerOptions = ResourceControllerOptions;
 
 // The kinds a GlanceService owns (the images claim is not owned: see workload.ts).
-const OWNED = [
+const OWNED: WatchedKind[] = [
   { apiVersion: 'v1', kind: 'Secret', resource: 'secrets' },
   { apiVersion: 'v1', kind: 'Service', resource: 'services' },
   { apiVersion: 'apps/v1', kind: 'Deployment', resource: 'deployments' },
@@ -39,43 +18,10 @@ const OWNED = [
 
 export function createGlanceController(opts: GlanceControllerOptions): Controller {
   const { kube, namespace } = opts;
-  const primary: WatchSource & { apiVersion: string; kind: string } = {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    description: `${PLURAL}.${GROUP}`,
-    path: collectionPath(API_VERSION, PLURAL, namespace),
-    list: async () =>
-      (namespace
-        ? await kube.custom.listNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            plural: PLURAL,
-            namespace,
-          })
-        : await kube.custom.listClusterCustomObject({
-            group: GROUP,
-            version: VERSION,
-            plural: PLURAL,
-          })) as KubernetesListObject<KubernetesObject>,
-  };
+  const primary = watchCustomResource(kube, GLANCE_SERVICE, namespace);
   // Only objects carrying the operator's label are cached, not every Secret in the cluster.
-  const owned: WatchSource[] = OWNED.map(({ apiVersion, kind, resource }) => ({
-    description: resource,
-    path: collectionPath(apiVersion, resource, namespace),
-    labelSelector: MANAGED_SELECTOR,
-    list: () =>
-      kube.objects.list(
-        apiVersion,
-        kind,
-        namespace,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        MANAGED_SELECTOR,
-      ),
-  }));
-  const reconciler = new GlanceServiceReconciler(opts);
+  const owned = OWNED.map((kind) => watchLabelled(kube, kind, namespace, MANAGED_SELECTOR));
+  const reconciler = new GlanceServiceReconciler({ ...opts, connect: liveAdminConnectors(opts.metrics) });
   return new Controller({
     name: 'glanceservice',
     config: kube.config,

@@ -1,3 +1,5 @@
+import type { KeystoneAdmin } from './admin-clients.js';
+
 /** A Keystone v3 admin API call that did not succeed. */
 export class KeystoneError extends Error {
   override readonly name = 'KeystoneError';
@@ -80,7 +82,7 @@ export async function checkPassword(authUrl: string, credentials: PasswordCreden
  * Just the Keystone v3 calls the operator makes, with a project-scoped admin token renewed before it expires.
  * Every call that changes Keystone goes through `onWrite`, for the operator's write metrics.
  */
-export class KeystoneClient {
+export class KeystoneClient implements KeystoneAdmin {
   private token: { value: string; expiresAt: number } | undefined;
 
   constructor(
@@ -103,6 +105,10 @@ export class KeystoneClient {
       throw new KeystoneError(res.status, `Keystone refused the admin credentials (HTTP ${res.status})`);
     }
     this.token = { value, expiresAt: Date.parse(body.token?.expires_at ?? '') || Date.now() + 300_000 };
+  }
+
+  checkPassword(credentials: PasswordCredentials): Promise<boolean> {
+    return checkPassword(this.authUrl, credentials);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {

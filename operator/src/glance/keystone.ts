@@ -1,13 +1,24 @@
-import type { GlanceServiceSpec } from '../api/glance-service-types.js';
-import { notify, type ReconcileContext, type StepResult } from './context.js';
-import { TerminalError } from './errors.js';
-import { checkPassword, type KeystoneClient, type KeystoneService } from './keystone-client.js';
+import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
+import { TerminalError } from '../runtime/errors.js';
+import type { KeystoneAdmin } from './admin-clients.js';
+import { notify, type ReconcileContext, type StepCondition } from './context.js';
+import type { KeystoneService } from './keystone-client.js';
+import { serviceUrl } from './names.js';
 
 export const SERVICE_TYPE = 'image';
 export const INTERFACES = ['public', 'internal', 'admin'] as const;
 export type EndpointUrls = Record<(typeof INTERFACES)[number], string>;
 
-async function serviceDomainId(keystone: KeystoneClient, spec: GlanceServiceSpec): Promise<string> {
+export function endpointUrls(gs: GlanceService, spec: GlanceServiceSpec): EndpointUrls {
+  const fallback = serviceUrl(gs);
+  return {
+    public: spec.endpoints.public ?? fallback,
+    internal: spec.endpoints.internal ?? fallback,
+    admin: spec.endpoints.admin ?? fallback,
+  };
+}
+
+async function serviceDomainId(keystone: KeystoneAdmin, spec: GlanceServiceSpec): Promise<string> {
   const domain = await keystone.findDomain(spec.keystone.serviceDomainName);
   if (!domain) {
     throw new TerminalError(
@@ -18,7 +29,7 @@ async function serviceDomainId(keystone: KeystoneClient, spec: GlanceServiceSpec
   return domain.id;
 }
 
-async function findService(keystone: KeystoneClient, name: string, preferId?: string) {
+async function findService(keystone: KeystoneAdmin, name: string, preferId?: string) {
   const matches = (await keystone.listServices(SERVICE_TYPE)).filter((s) => s.name === name);
   return matches.find((s) => s.id === preferId) ?? matches[0];
 }
@@ -26,15 +37,12 @@ async function findService(keystone: KeystoneClient, name: string, preferId?: st
 /**
  * Step 2: project, user (its password checked by logging in with it), the admin role on the project, the
  * service of type image, the region, and one enabled endpoint per interface with the right URL. Anything
- * missing or changed by hand is put back, with an Event.
+ * missing or changed by hand is put back, with an Event. The service id and the URLs go into the status.
  */
-export async function reconcileKeystone(
-  ctx: ReconcileContext,
-  password: string,
-  urls: EndpointUrls,
-): Promise<StepResult & { serviceId?: string }> {
+export async function reconcileKeystone(ctx: ReconcileContext, password: string): Promise<StepCondition> {
   const { keystone } = ctx.sessions;
   const k = ctx.spec.keystone;
+  const urls = endpointUrls(ctx.gs, ctx.spec);
   const domainId = await serviceDomainId(keystone, ctx.spec);
 
   let project = await keystone.findProject(k.projectName, domainId);
@@ -53,7 +61,7 @@ export async function reconcileKeystone(
       await notify(ctx, 'KeystoneUserEnabled', `Re-enabled Keystone user ${k.userName}`);
     }
     const credentials = { username: k.userName, password, userDomainName: k.serviceDomainName };
-    if (!(await checkPassword(k.authUrl, credentials))) {
+    if (!(await keystone.checkPassword(credentials))) {
       await keystone.updateUser(user.id, { password });
       await notify(ctx, 'KeystonePasswordChanged', `Set the password of Keystone user ${k.userName}`);
     }
@@ -107,11 +115,12 @@ export async function reconcileKeystone(
       );
     }
   }
+  ctx.status.serviceId = service.id;
+  ctx.status.endpoints = urls;
   return {
     status: 'True',
     reason: 'Registered',
     message: `Service ${k.serviceName} (${service.id}) with public, internal and admin endpoints in ${k.region}`,
-    serviceId: service.id,
   };
 }
 

@@ -1,9 +1,13 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
-import { API_VERSION, GROUP, KIND, type GlanceService } from '../api/glance-service-types.js';
+import {
+  API_VERSION,
+  GROUP,
+  GLANCE_SERVICE_KIND,
+  keystonePasswordSecretName,
+  type GlanceService,
+} from '../api/glance-service-types.js';
 
 export const FINALIZER = `${GROUP}/cleanup`;
-export const FIELD_MANAGER = 'glance-operator';
-export const CONTROLLER_NAME = `${GROUP}/operator`;
 export const MANAGED_BY = 'glance-operator';
 /** Selects every object this operator owns, for its informers. */
 export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
@@ -17,7 +21,7 @@ export function objectNames(name: string) {
     api: `${name}-api`,
     config: `${name}-config`,
     dbPassword: `${name}-db-password`,
-    keystonePassword: `${name}-keystone-password`,
+    keystonePassword: keystonePasswordSecretName(name),
     cephClient: `${name}-ceph-client`,
     imagesClaim: `${name}-images`,
     dbSyncPrefix: `${name}-db-sync-`,
@@ -44,7 +48,7 @@ export function selectorLabels(name: string, component: string): Record<string, 
 export function ownerReference(gs: GlanceService): V1OwnerReference {
   return {
     apiVersion: API_VERSION,
-    kind: KIND,
+    kind: GLANCE_SERVICE_KIND,
     name: gs.metadata.name,
     uid: gs.metadata.uid,
     controller: true,

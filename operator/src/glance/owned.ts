@@ -3,8 +3,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { StoredObject } from '../runtime/kube-client.js';
 import { describeKubeError, kubeStatusCode } from '../runtime/kube-errors.js';
 import { isSubset } from '../runtime/subset.js';
+import { TerminalError } from '../runtime/errors.js';
 import { notify, type ReconcileContext } from './context.js';
-import { TerminalError } from './errors.js';
 import { APPLIED_HASH_ANNOTATION } from './names.js';
 
 export type ApplyOutcome = 'created' | 'updated' | 'restored' | 'unchanged';

@@ -1,61 +1,44 @@
-import mysql, { type Connection } from 'mysql2/promise';
 import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
+import { errorMessage, TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import type { OperatorMetrics } from '../runtime/operator-metrics.js';
-import { CEPH_EACCES, CephAdmin, CephError } from './ceph-cli.js';
+import { readSecretValue } from '../runtime/secrets.js';
+import type { AdminConnectors, CephAdmin, DatabaseAdmin, KeystoneAdmin, OsdDump } from './admin-clients.js';
+import { CEPH_EACCES, CephError } from './ceph-cli.js';
 import type { StepType } from './context.js';
-import { readSecretValue } from './credentials.js';
-import { errorMessage, TerminalError } from './errors.js';
-import { KeystoneClient, KeystoneError } from './keystone-client.js';
-
-/** The part of `ceph osd dump` the operator reads. */
-export interface OsdDump {
-  fsid: string;
-  pools: Array<{ pool_name: string; application_metadata?: Record<string, unknown> }>;
-}
+import { KeystoneError } from './keystone-client.js';
 
 /** Admin connections to the three systems, opened (and so their credentials proven) before any change. */
 export interface AdminSessions {
-  db: Connection;
-  keystone: KeystoneClient;
+  db: DatabaseAdmin;
+  keystone: KeystoneAdmin;
   ceph: { admin: CephAdmin; dump: OsdDump } | undefined;
   close(): Promise<void>;
 }
 
-/** Opening a session failed; `step` is the condition it belongs to, `cause` a TerminalError or a transient error. */
-export class SessionError extends Error {
-  override readonly name = 'SessionError';
-  constructor(
-    readonly step: StepType,
-    override readonly cause: unknown,
-  ) {
-    super(errorMessage(cause));
-  }
-}
+/**
+ * The sessions, or the step whose session could not be opened and why: a TerminalError when a credential
+ * must be fixed, any other error when the system could not be reached.
+ */
+export type OpenedSessions = { sessions: AdminSessions } | { step: StepType; error: unknown };
 
-async function step<T>(name: StepType, open: () => Promise<T>): Promise<T> {
-  try {
-    return await open();
-  } catch (err) {
-    throw new SessionError(name, err);
-  }
+interface Opening {
+  kube: KubeClient;
+  gs: GlanceService;
+  spec: GlanceServiceSpec;
+  connect: AdminConnectors;
 }
 
 function adminSource(gs: GlanceService, secret: string): string {
   return `the admin credentials in Secret ${gs.metadata.namespace}/${secret}`;
 }
 
-async function openDatabase(
-  kube: KubeClient,
-  gs: GlanceService,
-  spec: GlanceServiceSpec,
-): Promise<Connection> {
+async function openDatabase({ kube, gs, spec, connect }: Opening): Promise<DatabaseAdmin> {
   const { host, port, adminSecretRef: ref } = spec.database;
   const ns = gs.metadata.namespace;
   const user = await readSecretValue(kube, ns, ref.name, ref.usernameKey);
   const password = await readSecretValue(kube, ns, ref.name, ref.passwordKey);
   try {
-    return await mysql.createConnection({ host, port, user, password, connectTimeout: 10_000 });
+    return await connect.database({ host, port, user, password });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
@@ -68,26 +51,17 @@ async function openDatabase(
   }
 }
 
-async function openKeystone(
-  kube: KubeClient,
-  gs: GlanceService,
-  spec: GlanceServiceSpec,
-  metrics: OperatorMetrics,
-): Promise<KeystoneClient> {
+async function openKeystone({ kube, gs, spec, connect }: Opening): Promise<KeystoneAdmin> {
   const k = spec.keystone;
   const ns = gs.metadata.namespace;
-  const client = new KeystoneClient(
-    k.authUrl,
-    {
-      username: await readSecretValue(kube, ns, k.adminSecretRef.name, k.adminSecretRef.usernameKey),
-      password: await readSecretValue(kube, ns, k.adminSecretRef.name, k.adminSecretRef.passwordKey),
-      userDomainName: k.adminUserDomainName,
-      project: { name: k.adminProjectName, domainName: k.adminProjectDomainName },
-    },
-    (operation) => metrics.writes.inc({ system: 'keystone', operation }),
-  );
+  const admin = {
+    username: await readSecretValue(kube, ns, k.adminSecretRef.name, k.adminSecretRef.usernameKey),
+    password: await readSecretValue(kube, ns, k.adminSecretRef.name, k.adminSecretRef.passwordKey),
+    userDomainName: k.adminUserDomainName,
+    project: { name: k.adminProjectName, domainName: k.adminProjectDomainName },
+  };
   try {
-    await client.authenticate();
+    return await connect.keystone(k.authUrl, admin);
   } catch (err) {
     if (err instanceof KeystoneError && err.status === 401) {
       throw new TerminalError(
@@ -98,7 +72,6 @@ async function openKeystone(
     }
     throw new Error(`Keystone at ${k.authUrl} is unreachable: ${errorMessage(err)}`);
   }
-  return client;
 }
 
 /**
@@ -113,12 +86,7 @@ export function isCephxKey(text: string): boolean {
   return raw.readUInt16LE(0) === 1 && length > 0 && raw.length >= 12 + length;
 }
 
-async function openCeph(
-  kube: KubeClient,
-  gs: GlanceService,
-  spec: GlanceServiceSpec,
-  metrics: OperatorMetrics,
-): Promise<{ admin: CephAdmin; dump: OsdDump } | undefined> {
+async function openCeph({ kube, gs, spec, connect }: Opening): Promise<AdminSessions['ceph']> {
   const c = spec.ceph;
   if (!c) return undefined;
   const keyring = await readSecretValue(
@@ -136,15 +104,10 @@ async function openCeph(
         `keyring: ${key ? 'its "key =" value is not a cephx key' : 'no "key =" line'}`,
     );
   }
-  const admin = await CephAdmin.open({
-    monHost: c.monHost,
-    adminUser: c.adminUser,
-    keyring,
-    onWrite: (operation) => metrics.writes.inc({ system: 'ceph', operation }),
-  });
+  const admin = await connect.ceph({ monHost: c.monHost, adminUser: c.adminUser, keyring });
   try {
     // One call proves the credentials and reads the fsid and the pools the Ceph step needs.
-    return { admin, dump: await admin.query<OsdDump>(['osd', 'dump']) };
+    return { admin, dump: await admin.osdDump() };
   } catch (err) {
     await admin.close();
     if (err instanceof CephError && err.code === CEPH_EACCES) {
@@ -162,26 +125,30 @@ async function openCeph(
  * Opens all three sessions or none: a refused credential anywhere stops the reconcile before anything is
  * created, so a bad Secret never leaves a half-provisioned service behind.
  */
-export async function openSessions(
-  kube: KubeClient,
-  gs: GlanceService,
-  spec: GlanceServiceSpec,
-  metrics: OperatorMetrics,
-): Promise<AdminSessions> {
-  const db = await step('DatabaseReady', () => openDatabase(kube, gs, spec));
+export async function openSessions(opening: Opening): Promise<OpenedSessions> {
+  let db: DatabaseAdmin;
   try {
-    const keystone = await step('KeystoneReady', () => openKeystone(kube, gs, spec, metrics));
-    const ceph = await step('CephReady', () => openCeph(kube, gs, spec, metrics));
+    db = await openDatabase(opening);
+  } catch (error) {
+    return { step: 'DatabaseReady', error };
+  }
+  let step: StepType = 'KeystoneReady';
+  try {
+    const keystone = await openKeystone(opening);
+    step = 'CephReady';
+    const ceph = await openCeph(opening);
     return {
-      db,
-      keystone,
-      ceph,
-      async close() {
-        await Promise.allSettled([db.end(), ceph?.admin.close()]);
+      sessions: {
+        db,
+        keystone,
+        ceph,
+        async close() {
+          await Promise.allSettled([db.close(), ceph?.admin.close()]);
+        },
       },
     };
-  } catch (err) {
-    await db.end().catch(() => undefined);
-    throw err;
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    return { step, error };
   }
 }

@@ -10,7 +10,8 @@ import type {
 } from '@kubernetes/client-node';
 import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
 import { GROUP } from '../api/glance-service-types.js';
-import type { StepResult } from './context.js';
+import { TerminalError } from '../runtime/errors.js';
+import type { StepCondition } from './context.js';
 import {
   API_PORT,
   CONFIG_HASH_ANNOTATION,
@@ -214,20 +215,18 @@ export function jobState(job: V1Job): JobState {
   return 'running';
 }
 
-/** DeploymentReady from the migration Job and the Deployment's own status. */
+/** DeploymentReady from the migration Job and the Deployment's own status; a failed migration waits for a person. */
 export function deploymentReadiness(
   spec: GlanceServiceSpec,
   jobName: string,
   job: JobState,
   deployment: V1Deployment | undefined,
-): StepResult {
+): StepCondition {
   if (job === 'failed') {
-    return {
-      status: 'False',
-      reason: 'MigrationFailed',
-      message: `Job ${jobName} failed: read its logs, fix the cause, then delete the Job to run it again`,
-      terminal: true,
-    };
+    throw new TerminalError(
+      'MigrationFailed',
+      `Job ${jobName} failed: read its logs, fix the cause, then delete the Job to run it again`,
+    );
   }
   if (job === 'running') {
     return {

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path';
+import { TerminalError } from '../runtime/errors.js';
 
 export type DigestAlgorithm = 'md5' | 'sha256' | 'sha512';
 
@@ -9,8 +10,11 @@ export interface ExpectedDigest {
 }
 
 /** The digest did not match: the source is not what was declared, and fetching it again will not help. */
-export class ChecksumMismatchError extends Error {
+export class ChecksumMismatchError extends TerminalError {
   override readonly name = 'ChecksumMismatchError';
+  constructor(message: string) {
+    super('ChecksumMismatch', message);
+  }
 }
 
 const BY_LENGTH: Record<number, DigestAlgorithm> = { 32: 'md5', 64: 'sha256', 128: 'sha512' };

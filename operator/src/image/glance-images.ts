@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import { TerminalError } from '../runtime/errors.js';
 import type { GlanceSession } from './keystone-session.js';
 
 /** A Glance call that did not succeed, with its HTTP status (0: no answer). */
@@ -15,6 +16,22 @@ export class GlanceError extends Error {
     super(message);
   }
 }
+
+/**
+ * Glance refusing the request itself (bad property, quota, size cap): the same request will be refused again.
+ * Other failures are GlanceErrors: 401 is an expired token, 409 a race.
+ */
+export class GlanceRefusedError extends TerminalError {
+  override readonly name = 'GlanceRefusedError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('GlanceRefused', message);
+  }
+}
+
+const REFUSED = new Set([400, 403, 413]);
 
 /** The fields of a Glance image the operator reads; everything else is a property. */
 export const glanceImage = z
@@ -47,8 +64,24 @@ export interface JsonPatchOp {
 
 const TIMEOUT_MS = 30_000;
 
+/** The Image API v2 calls the Image controller makes. */
+export interface GlanceImagesApi {
+  /** The Glance root URL, for Events. */
+  readonly url: string;
+  get(id: string): Promise<GlanceImage | undefined>;
+  findByName(name: string): Promise<GlanceImage[]>;
+  /** Creates the image; undefined when an image with that id exists or existed (Glance never reuses ids). */
+  create(body: Record<string, unknown>): Promise<GlanceImage | undefined>;
+  patch(id: string, ops: JsonPatchOp[]): Promise<GlanceImage>;
+  /** Deletes the image; false when it was already gone. */
+  remove(id: string): Promise<boolean>;
+  importMethods(): Promise<string[]>;
+  webDownload(id: string, uri: string): Promise<void>;
+  upload(id: string, data: Readable, signal: AbortSignal): Promise<void>;
+}
+
 /** Just the Image API v2 calls the Image controller makes, with a session's token. */
-export class GlanceImages {
+export class GlanceImages implements GlanceImagesApi {
   constructor(
     private readonly session: GlanceSession,
     private readonly onWrite: (operation: string) => void = () => undefined,
@@ -75,7 +108,10 @@ export class GlanceImages {
   }
 
   private fail(method: string, path: string, res: { status: number; text: string }): never {
-    throw new GlanceError(res.status, `Glance ${method} ${path}: HTTP ${res.status} ${summary(res.text)}`);
+    const message = `Glance ${method} ${path}: HTTP ${res.status} ${summary(res.text)}`;
+    throw REFUSED.has(res.status)
+      ? new GlanceRefusedError(res.status, message)
+      : new GlanceError(res.status, message);
   }
 
   async get(id: string): Promise<GlanceImage | undefined> {
@@ -93,7 +129,6 @@ export class GlanceImages {
     return z.object({ images: z.array(glanceImage) }).parse(JSON.parse(res.text)).images;
   }
 
-  /** Creates the image; undefined when an image with that id exists or existed (Glance never reuses ids). */
   async create(body: Record<string, unknown>): Promise<GlanceImage | undefined> {
     const res = await this.call('POST', '/v2/images', body);
     if (res.status === 409) return undefined;
@@ -108,7 +143,6 @@ export class GlanceImages {
     return glanceImage.parse(JSON.parse(res.text));
   }
 
-  /** Deletes the image; false when it was already gone. */
   async remove(id: string): Promise<boolean> {
     const path = `/v2/images/${id}`;
     const res = await this.call('DELETE', path);

@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders 
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import type { Socket } from 'node:net';
+import { TerminalError } from '../runtime/errors.js';
 
 /** How to reach a source: what the spec's Secrets, ConfigMap and proxy resolved to. */
 export interface SourceAccess {
@@ -13,15 +14,15 @@ export interface SourceAccess {
 }
 
 /**
- * A source answered in a way retrying will not change (a 4xx other than 408/429, a redirect loop):
- * the Image is Stalled at once.
+ * A source answered in a way retrying may change (5xx, 408, 429) or that ends one attempt (no Range support).
+ * Answers retrying will not change (a 4xx other than 408/429, a redirect loop) are TerminalErrors: the Image
+ * is Stalled at once.
  */
 export class SourceError extends Error {
   override readonly name = 'SourceError';
   constructor(
     readonly reason: string,
     message: string,
-    readonly terminal: boolean,
   ) {
     super(message);
   }
@@ -140,16 +141,11 @@ export async function openSource(
     }
     if (status >= 200 && status < 300) return { res, url: current.href };
     res.resume();
-    const terminal = status >= 400 && status < 500 && status !== 408 && status !== 429;
-    throw new SourceError(
-      terminal ? 'SourceRefused' : 'SourceUnavailable',
-      `${redact(current.href)} answered HTTP ${status}`,
-      terminal,
-    );
+    const message = `${redact(current.href)} answered HTTP ${status}`;
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      throw new TerminalError('SourceRefused', message);
+    }
+    throw new SourceError('SourceUnavailable', message);
   }
-  throw new SourceError(
-    'TooManyRedirects',
-    `${redact(url)} redirected more than ${MAX_REDIRECTS} times`,
-    true,
-  );
+  throw new TerminalError('TooManyRedirects', `${redact(url)} redirected more than ${MAX_REDIRECTS} times`);
 }

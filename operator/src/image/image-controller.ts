@@ -1,29 +1,14 @@
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import type { Logger } from 'pino';
-import { GROUP, VERSION } from '../api/glance-service-types.js';
-import { IMAGE_API_VERSION, IMAGE_KIND, IMAGE_PLURAL } from '../api/image-types.js';
-import { Controller } from '../runtime/controller.js';
-import type { EventRecorder } from '../runtime/events.js';
-import type { WatchSource } from '../runtime/informer.js';
-import type { KubeClient } from '../runtime/kube-client.js';
-import type { OperatorMetrics } from '../runtime/operator-metrics.js';
+import { IMAGE } from '../api/image-types.js';
+import { Controller, type ResourceControllerOptions } from '../runtime/controller.js';
+import { watchCustomResource } from '../runtime/watch.js';
 import { ImageReconciler } from './reconciler.js';
-import { TransferManager } from './transfers.js';
+import { TransferManager } from './transfer-manager.js';
 
-export interface ImageControllerOptions {
-  kube: KubeClient;
-  events: EventRecorder;
-  metrics: OperatorMetrics;
-  log: Logger;
-  namespace?: string;
-  resyncMs: number;
-  stalledRetryMs: number;
+export interface ImageControllerOptions extends ResourceControllerOptions {
   /** Transfers running at once, across all Images. */
   maxTransfers: number;
   progressMs?: number;
   retryBaseMs?: number;
-  workers?: number;
-  backoff?: { baseMs: number; maxMs: number };
 }
 
 export interface ImageController {
@@ -35,26 +20,7 @@ export interface ImageController {
 
 export function createImageController(opts: ImageControllerOptions): ImageController {
   const { kube, namespace } = opts;
-  const root = `/apis/${IMAGE_API_VERSION}`;
-  const primary: WatchSource & { apiVersion: string; kind: string } = {
-    apiVersion: IMAGE_API_VERSION,
-    kind: IMAGE_KIND,
-    description: `${IMAGE_PLURAL}.${GROUP}`,
-    path: namespace ? `${root}/namespaces/${namespace}/${IMAGE_PLURAL}` : `${root}/${IMAGE_PLURAL}`,
-    list: async () =>
-      (namespace
-        ? await kube.custom.listNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            plural: IMAGE_PLURAL,
-            namespace,
-          })
-        : await kube.custom.listClusterCustomObject({
-            group: GROUP,
-            version: VERSION,
-            plural: IMAGE_PLURAL,
-          })) as KubernetesListObject<KubernetesObject>,
-  };
+  const primary = watchCustomResource(kube, IMAGE, namespace);
   const transfers = new TransferManager(opts.maxTransfers);
   const reconciler = new ImageReconciler({
     kube,

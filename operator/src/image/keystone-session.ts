@@ -1,13 +1,11 @@
 import { z } from 'zod';
+import { TerminalError } from '../runtime/errors.js';
 
 /** Keystone refused the credentials, or the catalog has no image endpoint: only a person can fix either. */
-export class KeystoneAuthError extends Error {
+export class KeystoneAuthError extends TerminalError {
   override readonly name = 'KeystoneAuthError';
-  constructor(
-    readonly reason: 'KeystoneAuthFailed' | 'NoImageEndpoint',
-    message: string,
-  ) {
-    super(message);
+  constructor(reason: 'KeystoneAuthFailed' | 'NoImageEndpoint', message: string) {
+    super(reason, message);
   }
 }
 

@@ -1,11 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { GLANCE_SERVICE, parseSpec, type GlanceService } from '../api/glance-service-types.js';
+import {
+  GENERATED_PASSWORD_KEY,
+  GLANCE_SERVICE,
+  keystonePasswordSecretName,
+  parseGlanceServiceSpec,
+  type GlanceService,
+} from '../api/glance-service-types.js';
 import type { ImageSpec } from '../api/image-types.js';
-import { decodeSecretValue, PASSWORD_KEY, readSecretValue } from '../glance/credentials.js';
-import { TerminalError } from '../glance/errors.js';
-import { objectNames } from '../glance/names.js';
+import { TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
+import { decodeSecretValue, readSecretValue } from '../runtime/secrets.js';
+import { GlanceImages, type GlanceImagesApi } from './glance-images.js';
 import type { SourceAccess } from './http-source.js';
 import {
   openGlanceSession,
@@ -59,14 +65,14 @@ export async function resolveTarget(
   const gs = await kube.getCustom<GlanceService>(GLANCE_SERVICE, namespace, ref.name);
   // Not terminal: with GitOps the GlanceService may simply be applied after the Image.
   if (!gs) throw new Error(`GlanceService ${namespace}/${ref.name} does not exist (yet)`);
-  const parsed = parseSpec(gs.spec);
+  const parsed = parseGlanceServiceSpec(gs.spec);
   if ('error' in parsed) {
     throw new TerminalError('GlanceServiceInvalid', `GlanceService ${ref.name} is invalid: ${parsed.error}`);
   }
   const ks = parsed.spec.keystone;
   const password = ks.passwordSecretRef
     ? await readSecretValue(kube, namespace, ks.passwordSecretRef.name, ks.passwordSecretRef.key)
-    : await readGeneratedPassword(kube, namespace, objectNames(ref.name).keystonePassword);
+    : await readGeneratedPassword(kube, namespace, keystonePasswordSecretName(ref.name));
   return {
     credentials: {
       authUrl: ks.authUrl,
@@ -82,7 +88,7 @@ export async function resolveTarget(
 
 async function readGeneratedPassword(kube: KubeClient, namespace: string, name: string): Promise<string> {
   const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
-  const value = secret && decodeSecretValue(secret, PASSWORD_KEY);
+  const value = secret && decodeSecretValue(secret, GENERATED_PASSWORD_KEY);
   // The GlanceService controller generates it on its first pass: wait for that.
   if (!value)
     throw new Error(`Secret ${namespace}/${name} (the GlanceService's Keystone password) is not there yet`);
@@ -90,7 +96,7 @@ async function readGeneratedPassword(kube: KubeClient, namespace: string, name: 
 }
 
 /** Keystone sessions by credentials, reused until shortly before their token expires. */
-export class SessionCache {
+class SessionCache {
   private readonly sessions = new Map<string, GlanceSession>();
 
   private static keyOf(target: GlanceTarget): string {
@@ -109,6 +115,28 @@ export class SessionCache {
   /** After Glance refused the token (revoked, Keystone restarted with new keys). */
   drop(target: GlanceTarget): void {
     this.sessions.delete(SessionCache.keyOf(target));
+  }
+}
+
+/** Opens the Image API of a target. */
+export interface GlanceConnector {
+  connect(target: GlanceTarget): Promise<GlanceImagesApi>;
+  /** Forgets the session of `target` after Glance refused its token (revoked, Keystone restarted with new keys). */
+  forget(target: GlanceTarget): void;
+}
+
+/** The Image API with a project token from Keystone, reused until shortly before it expires. */
+export class KeystoneGlanceConnector implements GlanceConnector {
+  private readonly sessions = new SessionCache();
+
+  constructor(private readonly onWrite: (operation: string) => void) {}
+
+  async connect(target: GlanceTarget): Promise<GlanceImagesApi> {
+    return new GlanceImages(await this.sessions.get(target), this.onWrite);
+  }
+
+  forget(target: GlanceTarget): void {
+    this.sessions.drop(target);
   }
 }
 

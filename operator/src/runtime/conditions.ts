@@ -86,3 +86,28 @@ export function changedConditions(before: readonly Condition[], after: readonly 
     return !old || old.status !== c.status || old.reason !== c.reason;
   });
 }
+
+/** Where an object without steps stands: ready, progressing, or stalled until a person acts. */
+export interface Outcome {
+  ready: boolean;
+  stalled?: boolean;
+  reason: string;
+  message: string;
+}
+
+/**
+ * The condition list of an object without steps: Ready, and while it is not, Stalled or Reconciling, all with
+ * the outcome's reason and message.
+ */
+export function outcomeConditions(
+  previous: readonly Condition[],
+  outcome: Outcome,
+  generation: number,
+  now: Date,
+): Condition[] {
+  const { reason, message } = outcome;
+  const next = (type: string, status: 'True' | 'False') =>
+    nextCondition(previous, { type, status, reason, message }, generation, now);
+  if (outcome.ready) return [next(READY, 'True')];
+  return [next(READY, 'False'), next(outcome.stalled ? STALLED : RECONCILING, 'True')];
+}

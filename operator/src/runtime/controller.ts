@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ResilientInformer, type WatchSource } from './informer.js';
+import type { EventRecorder } from './events.js';
+import type { KubeApiClient } from './kube-client.js';
 import { describeKubeError } from './kube-errors.js';
 import type { OperatorMetrics } from './operator-metrics.js';
 import { ExponentialBackoff } from './rate-limiter.js';
@@ -19,12 +21,14 @@ export interface ReconcileResult {
 
 export type Reconcile = (key: ObjectKey, log: Logger) => Promise<ReconcileResult>;
 
+/** The resource a controller reconciles; `apiVersion`/`kind` identify it in ownerReferences. */
+export type PrimarySource = WatchSource & { apiVersion: string; kind: string };
+
 export interface ControllerOptions {
   /** For logs and metrics. */
   name: string;
   config: KubeConfig;
-  /** The resource this controller reconciles; `apiVersion`/`kind` identify it in ownerReferences. */
-  primary: WatchSource & { apiVersion: string; kind: string };
+  primary: PrimarySource;
   /** Objects the primary owns: a change of one reconciles its controlling owner. */
   owned: WatchSource[];
   reconcile: Reconcile;
@@ -32,6 +36,22 @@ export interface ControllerOptions {
   backoff?: { baseMs: number; maxMs: number };
   metrics: OperatorMetrics;
   log: Logger;
+}
+
+/** What each of the operator's controllers is built from: main.ts hands the same to all of them. */
+export interface ResourceControllerOptions {
+  kube: KubeApiClient;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  log: Logger;
+  /** Watch one namespace only; default all. */
+  namespace?: string;
+  /** Success is re-checked this often: drift outside Kubernetes has no watch. */
+  resyncMs: number;
+  /** A Stalled object is retried this often, in case a person fixed what it waits for. */
+  stalledRetryMs: number;
+  workers?: number;
+  backoff?: { baseMs: number; maxMs: number };
 }
 
 export const keyOf = (k: ObjectKey): string => `${k.namespace}/${k.name}`;

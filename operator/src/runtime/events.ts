@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { V1MicroTime, type EventsV1Event } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { KubeClient } from './kube-client.js';
+import type { KubeApiClient } from './kube-client.js';
 import { describeKubeError } from './kube-errors.js';
 
 export interface EventTarget {
@@ -14,13 +14,33 @@ export interface EventTarget {
 
 export type EventType = 'Normal' | 'Warning';
 
+/** The object an Event is about, as read from the API server. */
+export function eventTarget(obj: {
+  apiVersion: string;
+  kind: string;
+  metadata: { namespace: string; name: string; uid?: string };
+}): EventTarget {
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    namespace: obj.metadata.namespace,
+    name: obj.metadata.name,
+    uid: obj.metadata.uid,
+  };
+}
+
+/** Where reconcilers record Events: a notice to people, whose failure never fails a reconcile. */
+export interface EventRecorder {
+  record(target: EventTarget, type: EventType, reason: string, note: string, action?: string): Promise<void>;
+}
+
 /**
  * Records events.k8s.io/v1 Events. An Event is a notice to people, so a failure to record one is logged and
  * never fails the reconcile that produced it.
  */
-export class EventRecorder {
+export class KubeEventRecorder implements EventRecorder {
   constructor(
-    private readonly kube: KubeClient,
+    private readonly kube: KubeApiClient,
     private readonly controller: string,
     private readonly instance: string,
     private readonly log: Logger,

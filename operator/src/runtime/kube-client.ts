@@ -7,6 +7,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
+  type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './kube-errors.js';
@@ -42,10 +43,51 @@ const header = (ref: ObjectRef) => ({
 });
 
 /**
+ * What reconcilers ask of the API server: objects read, listed, applied, created and deleted, custom resources
+ * patched, their status replaced. Reconcilers depend on this alone, so that a test can hand them an in-memory
+ * fake; the informers, Events and the leader Lease use the API clients of KubeApiClient.
+ */
+export interface KubeClient {
+  read<T extends KubernetesObject>(ref: ObjectRef): Promise<StoredObject<T> | undefined>;
+  /** Objects of a kind in a namespace carrying `labelSelector` (equality terms, comma-separated). */
+  list<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    labelSelector: string,
+  ): Promise<Array<StoredObject<T>>>;
+  /** Server-side apply, taking over fields another manager changed by hand: the spec is the truth. */
+  apply<T extends KubernetesObject>(obj: T): Promise<StoredObject<T>>;
+  /** Creates `obj`, or returns undefined when an object of that name exists already. */
+  createIfAbsent<T extends KubernetesObject>(obj: T): Promise<StoredObject<T> | undefined>;
+  /** Deletes the object; false when it was already gone. */
+  delete(ref: ObjectRef, propagationPolicy?: PropagationPolicy): Promise<boolean>;
+  getCustom<T extends KubernetesObject>(
+    type: CustomResourceType,
+    namespace: string,
+    name: string,
+  ): Promise<StoredObject<T> | undefined>;
+  /** A JSON merge patch of a custom resource; include metadata.resourceVersion to make it conditional. */
+  mergePatchCustom<T extends KubernetesObject>(
+    type: CustomResourceType,
+    namespace: string,
+    name: string,
+    patch: object,
+  ): Promise<StoredObject<T>>;
+  /** Replaces the whole status of a custom resource through its status subresource. */
+  replaceCustomStatus<T extends KubernetesObject>(
+    type: CustomResourceType,
+    namespace: string,
+    name: string,
+    status: object,
+  ): Promise<StoredObject<T>>;
+}
+
+/**
  * The operator's only way to the API server. Every call that changes something is counted in
  * glance_operator_writes_total{system="kube"}, so "a reconcile with nothing to do writes nothing" is measurable.
  */
-export class KubeClient {
+export class KubeApiClient implements KubeClient {
   readonly objects: KubernetesObjectApi;
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
@@ -83,7 +125,18 @@ export class KubeClient {
     namespace: string,
     labelSelector: string,
   ): Promise<Array<StoredObject<T>>> {
-    const list = await this.objects.list<T>(
+    const list = await this.listCollection<T>(apiVersion, kind, namespace, labelSelector);
+    return list.items as Array<StoredObject<T>>;
+  }
+
+  /** The whole list, with the resourceVersion an informer watches from; all namespaces without `namespace`. */
+  listCollection<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector: string,
+  ): Promise<KubernetesListObject<T>> {
+    return this.objects.list<T>(
       apiVersion,
       kind,
       namespace,
@@ -93,10 +146,8 @@ export class KubeClient {
       undefined,
       labelSelector,
     );
-    return list.items as Array<StoredObject<T>>;
   }
 
-  /** Server-side apply, taking over fields another manager changed by hand: the spec is the truth. */
   async apply<T extends KubernetesObject>(obj: T): Promise<StoredObject<T>> {
     this.countWrite('apply', obj.kind ?? '');
     return (await this.objects.patch(
@@ -109,7 +160,6 @@ export class KubeClient {
     )) as StoredObject<T>;
   }
 
-  /** Creates `obj`, or returns undefined when an object of that name exists already. */
   async createIfAbsent<T extends KubernetesObject>(obj: T): Promise<StoredObject<T> | undefined> {
     this.countWrite('create', obj.kind ?? '');
     try {
@@ -120,7 +170,6 @@ export class KubeClient {
     }
   }
 
-  /** Deletes the object; false when it was already gone. */
   async delete(ref: ObjectRef, propagationPolicy: PropagationPolicy = 'Background'): Promise<boolean> {
     this.countWrite('delete', ref.kind);
     try {
@@ -149,7 +198,6 @@ export class KubeClient {
     }
   }
 
-  /** A JSON merge patch of a custom resource; include metadata.resourceVersion to make it conditional. */
   async mergePatchCustom<T extends KubernetesObject>(
     type: CustomResourceType,
     namespace: string,
@@ -163,7 +211,6 @@ export class KubeClient {
     )) as StoredObject<T>;
   }
 
-  /** Replaces the whole status of a custom resource through its status subresource. */
   async replaceCustomStatus<T extends KubernetesObject>(
     type: CustomResourceType,
     namespace: string,

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { KubeClient } from './kube-client.js';
+import type { KubeApiClient } from './kube-client.js';
 import { describeKubeError, isConflict, isNotFound } from './kube-errors.js';
 import type { OperatorMetrics } from './operator-metrics.js';
 
@@ -32,7 +32,7 @@ export class LeaderElector {
   private leading = false;
 
   constructor(
-    private readonly kube: KubeClient,
+    private readonly kube: KubeApiClient,
     private readonly opts: LeaderElectionOptions,
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,

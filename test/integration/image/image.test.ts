@@ -8,10 +8,10 @@ import { gzipSync } from 'node:zlib';
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
 import { IMAGE, type ImageObject } from '../../../operator/src/api/image-types.js';
-import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/glance/names.js';
+import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/runtime/names.js';
 import { createImageController, type ImageController } from '../../../operator/src/image/image-controller.js';
-import { EventRecorder } from '../../../operator/src/runtime/events.js';
-import { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import { KubeEventRecorder } from '../../../operator/src/runtime/events.js';
+import { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
 import { adminTokenFromStack } from '../../harness/keystone.js';
 import { loadStackEnv } from '../../harness/stack-env.js';
@@ -67,7 +67,7 @@ function manualGate(): { wait: Promise<void>; open: () => void } {
 const slowGate = manualGate();
 const replacementGate = manualGate();
 
-let kube: KubeClient;
+let kube: KubeApiClient;
 let images: ImageController;
 let logs = '';
 
@@ -192,10 +192,10 @@ beforeAll(async () => {
       },
     }),
   );
-  const operatorKube = new KubeClient(kubeConfig(), metrics, FIELD_MANAGER);
+  const operatorKube = new KubeApiClient(kubeConfig(), metrics, FIELD_MANAGER);
   images = createImageController({
     kube: operatorKube,
-    events: new EventRecorder(operatorKube, CONTROLLER_NAME, `test-${process.pid}`, log),
+    events: new KubeEventRecorder(operatorKube, CONTROLLER_NAME, `test-${process.pid}`, log),
     metrics,
     log,
     namespace: ns,
@@ -621,10 +621,10 @@ describe('Image: the end of a transfer', () => {
     });
     const metrics = createOperatorMetrics();
     const log = pino({ level: 'silent' });
-    const operatorKube = new KubeClient(kubeConfig(), metrics, FIELD_MANAGER);
+    const operatorKube = new KubeApiClient(kubeConfig(), metrics, FIELD_MANAGER);
     quiet = createImageController({
       kube: operatorKube,
-      events: new EventRecorder(operatorKube, CONTROLLER_NAME, `test-quiet-${process.pid}`, log),
+      events: new KubeEventRecorder(operatorKube, CONTROLLER_NAME, `test-quiet-${process.pid}`, log),
       metrics,
       log,
       namespace: quietNs,

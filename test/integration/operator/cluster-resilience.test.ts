@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import type { V1Deployment, V1Lease, V1Pod } from '@kubernetes/client-node';
 import type mysql from 'mysql2/promise';
 import { GLANCE_SERVICE } from '../../../operator/src/api/glance-service-types.js';
-import { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
 import { adminTokenFromStack } from '../../harness/keystone.js';
 import { installOperatorChart, uninstallOperatorChart } from '../../harness/operator-chart.js';
@@ -42,7 +42,7 @@ const names = namesFor('res', 'r', sfx);
 const NAME = 'resilient';
 const LEASE = 'glance-operator-leader';
 
-let kube: KubeClient;
+let kube: KubeApiClient;
 let db: mysql.Connection;
 let bringUp: E2eBringUp;
 const source = new SourceServer(STACK_HOST);
@@ -133,7 +133,7 @@ function readLoop(url: string, token: string) {
 let imageUrl = '';
 
 beforeAll(async () => {
-  kube = new KubeClient(e2eKubeConfig(), createOperatorMetrics(), 'glance-operator-tests');
+  kube = new KubeApiClient(e2eKubeConfig(), createOperatorMetrics(), 'glance-operator-tests');
   db = await adminDb();
   await source.start();
   await installCrd(kube);

@@ -7,7 +7,7 @@ import { PatchStrategy, type V1Deployment, type V1Job, type V1Pod } from '@kuber
 import type mysql from 'mysql2/promise';
 import { GLANCE_SERVICE } from '../../../operator/src/api/glance-service-types.js';
 import { IMAGE, type ImageObject } from '../../../operator/src/api/image-types.js';
-import { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
 import { adminTokenFromStack } from '../../harness/keystone.js';
 import { run } from '../../harness/run.js';
@@ -43,7 +43,7 @@ const ns = `glance-run-${sfx}`;
 const names = namesFor('run', 's', sfx);
 const NAME = 'served';
 
-let kube: KubeClient;
+let kube: KubeApiClient;
 let db: mysql.Connection;
 let bringUp: E2eBringUp;
 let workDir: string;
@@ -106,7 +106,7 @@ async function imageOverHttp(id: string): Promise<Record<string, unknown>> {
 let imageId = '';
 
 beforeAll(async () => {
-  kube = new KubeClient(e2eKubeConfig(), createOperatorMetrics(), 'glance-operator-tests');
+  kube = new KubeApiClient(e2eKubeConfig(), createOperatorMetrics(), 'glance-operator-tests');
   db = await adminDb();
   workDir = await mkdtemp(path.join(tmpdir(), 'cluster-test-'));
   await source.start();

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { GLANCE_SERVICE } from '../../../operator/src/api/glance-service-types.js';
-import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import { run } from '../../harness/run.js';
 import { loadStackEnv } from '../../harness/stack-env.js';
 import {
@@ -86,7 +86,7 @@ function specFor(n: Names, extra: object = {}) {
   };
 }
 
-let kube: KubeClient;
+let kube: KubeApiClient;
 let operator: RunningOperator;
 let db: mysql.Connection;
 

@@ -1,14 +1,14 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import pino from 'pino';
 import { LeaderElector } from '../../../operator/src/runtime/leader-election.js';
-import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
 import { createNamespace, deleteNamespace, suffix, testKube, waitFor } from './support.js';
 
 const ns = `glance-le-${suffix()}`;
 const LEASE = 'leader-test';
 const timings = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 200 };
-let kube: KubeClient;
+let kube: KubeApiClient;
 
 function candidate(identity: string) {
   const metrics = createOperatorMetrics();

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadAllYaml, type KubernetesObject, type V1Lease } from '@kubernetes/client-node';
 import { loadStackEnv } from '../../harness/stack-env.js';
-import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import {
   applyGlanceService,
   condition,
@@ -19,7 +19,7 @@ import {
 // The built operator, as a container runs it (`npm run test:integration` builds first).
 const MAIN = new URL('../../../dist/operator/src/main.js', import.meta.url).pathname;
 const ns = `glance-main-${suffix()}`;
-let kube: KubeClient;
+let kube: KubeApiClient;
 let child: ChildProcess | undefined;
 let output = '';
 

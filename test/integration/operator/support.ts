@@ -16,11 +16,11 @@ import { CRD_FILE, CRD_NAME } from '../../../operator/src/api/glance-service-crd
 import { IMAGE_CRD_FILE, IMAGE_CRD_NAME } from '../../../operator/src/api/image-crd.js';
 import { GLANCE_SERVICE, type GlanceService } from '../../../operator/src/api/glance-service-types.js';
 import { createGlanceController } from '../../../operator/src/glance/glance-controller.js';
-import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/glance/names.js';
+import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/runtime/names.js';
 import { createImageController, type ImageController } from '../../../operator/src/image/image-controller.js';
 import type { Controller } from '../../../operator/src/runtime/controller.js';
-import { EventRecorder } from '../../../operator/src/runtime/events.js';
-import { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import { KubeEventRecorder } from '../../../operator/src/runtime/events.js';
+import { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import {
   createOperatorMetrics,
   type OperatorMetrics,
@@ -37,8 +37,8 @@ export function kubeConfig(): KubeConfig {
 }
 
 /** A client for the test's own reads and writes, counted apart from the operator's. */
-export function testKube(): KubeClient {
-  return new KubeClient(kubeConfig(), createOperatorMetrics(), 'glance-operator-tests');
+export function testKube(): KubeApiClient {
+  return new KubeApiClient(kubeConfig(), createOperatorMetrics(), 'glance-operator-tests');
 }
 
 export async function waitFor<T>(
@@ -64,7 +64,7 @@ export async function waitFor<T>(
 }
 
 /** Installs the CRDs from crds/ (exactly what a user applies) and waits until they are served. */
-export async function installCrd(kube: KubeClient): Promise<void> {
+export async function installCrd(kube: KubeApiClient): Promise<void> {
   for (const file of [CRD_FILE, IMAGE_CRD_FILE]) {
     const crd = loadYaml<V1CustomResourceDefinition>(
       readFileSync(new URL(`../../../${file}`, import.meta.url), 'utf8'),
@@ -91,12 +91,12 @@ export async function installCrd(kube: KubeClient): Promise<void> {
   }
 }
 
-export async function createNamespace(kube: KubeClient, name: string): Promise<void> {
+export async function createNamespace(kube: KubeApiClient, name: string): Promise<void> {
   await kube.core.createNamespace({ body: { metadata: { name } } });
 }
 
 /** Deletes the namespace; GlanceServices still there lose their finalizer first so that nothing hangs. */
-export async function deleteNamespace(kube: KubeClient, name: string): Promise<void> {
+export async function deleteNamespace(kube: KubeApiClient, name: string): Promise<void> {
   const list = (await kube.custom.listNamespacedCustomObject({
     group: GLANCE_SERVICE.group,
     version: GLANCE_SERVICE.version,
@@ -110,7 +110,7 @@ export async function deleteNamespace(kube: KubeClient, name: string): Promise<v
 }
 
 export async function createSecret(
-  kube: KubeClient,
+  kube: KubeApiClient,
   namespace: string,
   name: string,
   data: Record<string, string>,
@@ -125,7 +125,7 @@ export async function createSecret(
 }
 
 /** The stack's admin credentials as the Secrets a user would create for the operator. */
-export async function createAdminSecrets(kube: KubeClient, namespace: string): Promise<void> {
+export async function createAdminSecrets(kube: KubeApiClient, namespace: string): Promise<void> {
   const env = loadStackEnv();
   await createSecret(kube, namespace, 'db-admin', {
     username: env.DB_ADMIN_USER ?? '',
@@ -174,8 +174,8 @@ export async function startOperator(
       },
     }),
   );
-  const kube = new KubeClient(kubeConfig(), metrics, FIELD_MANAGER);
-  const events = new EventRecorder(kube, CONTROLLER_NAME, `test-${process.pid}`, log);
+  const kube = new KubeApiClient(kubeConfig(), metrics, FIELD_MANAGER);
+  const events = new KubeEventRecorder(kube, CONTROLLER_NAME, `test-${process.pid}`, log);
   const common = {
     kube,
     events,
@@ -202,7 +202,7 @@ export async function startOperator(
   };
 }
 
-export async function getGlanceService(kube: KubeClient, namespace: string, name: string) {
+export async function getGlanceService(kube: KubeApiClient, namespace: string, name: string) {
   return kube.getCustom<GlanceService>(GLANCE_SERVICE, namespace, name);
 }
 
@@ -211,7 +211,7 @@ export function condition(gs: GlanceService | undefined, type: string) {
 }
 
 export async function applyGlanceService(
-  kube: KubeClient,
+  kube: KubeApiClient,
   namespace: string,
   name: string,
   spec: object,
@@ -232,7 +232,11 @@ export async function applyGlanceService(
   );
 }
 
-export async function eventsFor(kube: KubeClient, namespace: string, name: string): Promise<EventsV1Event[]> {
+export async function eventsFor(
+  kube: KubeApiClient,
+  namespace: string,
+  name: string,
+): Promise<EventsV1Event[]> {
   const list = await kube.events.listNamespacedEvent({ namespace });
   return list.items.filter((e) => e.regarding?.name === name);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { loadStackEnv } from '../../harness/stack-env.js';
-import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import {
   applyGlanceService,
   cephMonHost,
@@ -27,7 +27,7 @@ const release = `glance-operator-${sfx}`;
 const opsNs = `glance-chart-${sfx}`;
 const watchedNs = `glance-chart-w-${sfx}`;
 const env = loadStackEnv();
-let kube: KubeClient;
+let kube: KubeApiClient;
 let operator: ChildProcess | undefined;
 let output = '';
 let workDir = '';

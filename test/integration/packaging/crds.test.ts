@@ -4,12 +4,12 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { kubectl, parseManifests } from './tools.js';
 import { createNamespace, deleteNamespace, suffix, testKube } from '../operator/support.js';
-import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 
 // crds/ applied to the real kube-apiserver as a user would (kubectl), then manifests it must refuse.
 const CRDS = new URL('../../../crds/', import.meta.url).pathname;
 const ns = `glance-crds-${suffix()}`;
-let kube: KubeClient;
+let kube: KubeApiClient;
 let dir = '';
 
 beforeAll(async () => {

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { kubectl, parseManifests, renderChart, findManifest } from './tools.js';
 import { createNamespace, deleteNamespace, installCrd, suffix, testKube } from '../operator/support.js';
-import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 
 // Every file of samples/ applied (server-side, dry run) to the real kube-apiserver, in a namespace of its own.
 const SAMPLES = new URL('../../../samples/', import.meta.url).pathname;
 const files = readdirSync(SAMPLES).filter((f) => f.endsWith('.yaml'));
 const ns = `glance-samples-${suffix()}`;
-let kube: KubeClient;
+let kube: KubeApiClient;
 let dir = '';
 
 beforeAll(async () => {

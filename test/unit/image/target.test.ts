@@ -1,30 +1,29 @@
 import { readFileSync } from 'node:fs';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parseImageSpec, type ImageSpec } from '../../../operator/src/api/image-types.js';
-import { TerminalError } from '../../../operator/src/glance/errors.js';
+import { TerminalError } from '../../../operator/src/runtime/errors.js';
 import { resolveSourceAccess, resolveTarget } from '../../../operator/src/image/target.js';
 import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
+import { FakeKubeClient } from '../../fakes/kube-client.js';
 
-// A fake KubeClient holding a few objects: enough for the reads target.ts makes.
+// The objects target.ts reads, by kind/name; Secret data is given in clear.
 function fakeKube(objects: Record<string, object>): KubeClient {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
-  const stored = Object.fromEntries(
-    Object.entries(objects).map(([k, v]) => {
-      const data = (v as { data?: Record<string, string> }).data;
-      return [
-        k,
-        k.startsWith('Secret/') && data
-          ? { ...v, data: Object.fromEntries(Object.entries(data).map(([dk, dv]) => [dk, b64(dv)])) }
-          : v,
-      ];
-    }),
-  );
-  return {
-    read: (ref: { kind: string; name: string }) => Promise.resolve(stored[`${ref.kind}/${ref.name}`]),
-    getCustom: (type: { kind: string }, _ns: string, name: string) =>
-      Promise.resolve(stored[`${type.kind}/${name}`] as KubernetesObject | undefined),
-  } as unknown as KubeClient;
+  const kube = new FakeKubeClient();
+  for (const [key, value] of Object.entries(objects)) {
+    const [kind, name] = key.split('/') as [string, string];
+    const data = (value as { data?: Record<string, string> }).data;
+    kube.seed({
+      apiVersion: kind === 'GlanceService' ? 'glance.stackops.dev/v1alpha1' : 'v1',
+      kind,
+      metadata: { name, namespace: 'ns' },
+      ...value,
+      ...(kind === 'Secret' && data
+        ? { data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) }
+        : {}),
+    });
+  }
+  return kube;
 }
 
 const spec = (extra: object): ImageSpec => {

@@ -6,13 +6,14 @@ import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { ChecksumMismatchError } from '../../../operator/src/image/checksum.js';
 import { SourceError } from '../../../operator/src/image/http-source.js';
+import { TerminalError } from '../../../operator/src/runtime/errors.js';
 import {
   FormatMismatchError,
   transfer,
   type TransferPlan,
   type TransferProgress,
   type TransferResult,
-} from '../../../operator/src/image/transfer.js';
+} from '../../../operator/src/image/transfer-pipeline.js';
 
 // A real HTTP server on loopback plays the source; the "Glance" side is a function collecting the bytes.
 const image = Buffer.concat([Buffer.from('QFI\xfb', 'latin1'), randomBytes(3 * 1024 * 1024)]);
@@ -159,10 +160,10 @@ describe('transfer', () => {
 
   it('takes a 404 as terminal at once, and a 503 as transient after the retries', async () => {
     const missing = await run(plan('/missing'));
-    expect((missing.error as SourceError).terminal).toBe(true);
+    expect(missing.error).toBeInstanceOf(TerminalError);
     expect(hits.get('/missing')).toHaveLength(1);
     const broken = await run(plan('/broken', { retries: 2 }));
-    expect((broken.error as SourceError).terminal).toBe(false);
+    expect(broken.error).toBeInstanceOf(SourceError);
     expect(hits.get('/broken')).toHaveLength(3);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { CRD_FILE, glanceServiceCrd } from '../../../operator/src/api/glance-service-crd.js';
-import { parseSpec } from '../../../operator/src/api/glance-service-types.js';
+import { parseGlanceServiceSpec } from '../../../operator/src/api/glance-service-types.js';
 import { toStructuralSchema, type StructuralSchema } from '../../../operator/src/api/structural-schema.js';
 import { z } from 'zod';
 
@@ -52,7 +52,7 @@ describe('GlanceService CRD', () => {
 
 describe('GlanceService spec validation', () => {
   it('fills in the install guide defaults', () => {
-    const parsed = parseSpec(minimal);
+    const parsed = parseGlanceServiceSpec(minimal);
     if ('error' in parsed) throw new Error(parsed.error);
     expect(parsed.spec).toMatchObject({
       replicas: 1,
@@ -83,7 +83,7 @@ describe('GlanceService spec validation', () => {
     ],
     [{ ...minimal, image: undefined }, 'spec.image'],
   ])('names the offending field: %#', (spec, message) => {
-    const parsed = parseSpec(spec);
+    const parsed = parseGlanceServiceSpec(spec);
     expect('error' in parsed && parsed.error).toContain(message);
   });
 });

@@ -2,12 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../../api-server/src/config/index.js';
-import { parseSpec, type GlanceServiceSpec } from '../../../operator/src/api/glance-service-types.js';
+import {
+  parseGlanceServiceSpec,
+  type GlanceServiceSpec,
+} from '../../../operator/src/api/glance-service-types.js';
 import { generatePassword } from '../../../operator/src/glance/credentials.js';
 import { glanceApiConfig, renderIni } from '../../../operator/src/glance/render-config.js';
 
 function spec(extra: object = {}): GlanceServiceSpec {
-  const parsed = parseSpec({
+  const parsed = parseGlanceServiceSpec({
     image: 'glance-api:1',
     database: { host: 'mariadb.db.svc', adminSecretRef: { name: 'a' } },
     keystone: {

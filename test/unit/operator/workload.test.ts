@@ -1,12 +1,12 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import {
-  parseSpec,
+  parseGlanceServiceSpec,
   type GlanceService,
   type GlanceServiceSpec,
 } from '../../../operator/src/api/glance-service-types.js';
 import { hasAllPrivileges } from '../../../operator/src/glance/database.js';
 import { glanceCaps, keyringSecretData } from '../../../operator/src/glance/ceph.js';
-import { endpointUrls } from '../../../operator/src/glance/reconciler.js';
+import { endpointUrls } from '../../../operator/src/glance/keystone.js';
 import {
   apiDeployment,
   dbSyncJob,
@@ -24,7 +24,7 @@ const gs: GlanceService = {
 };
 
 function spec(extra: object = {}): GlanceServiceSpec {
-  const parsed = parseSpec({
+  const parsed = parseGlanceServiceSpec({
     image: 'glance-api:1',
     database: { host: 'db', adminSecretRef: { name: 'a' } },
     keystone: { authUrl: 'http://ks:5000/v3', adminSecretRef: { name: 'b' } },
@@ -114,10 +114,9 @@ describe('DeploymentReady', () => {
       status: 'False',
       reason: 'MigrationPending',
     });
-    expect(deploymentReadiness(s, 'j', 'failed', undefined)).toMatchObject({
-      reason: 'MigrationFailed',
-      terminal: true,
-    });
+    expect(() => deploymentReadiness(s, 'j', 'failed', undefined)).toThrow(
+      expect.objectContaining({ name: 'TerminalError', reason: 'MigrationFailed' }),
+    );
     expect(deploymentReadiness(s, 'j', 'succeeded', dep({ observedGeneration: 1 }))).toMatchObject({
       reason: 'RollingOut',
     });

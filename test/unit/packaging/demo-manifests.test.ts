@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseSpec } from '../../../operator/src/api/glance-service-types.js';
+import { parseGlanceServiceSpec } from '../../../operator/src/api/glance-service-types.js';
 import { parseImageSpec } from '../../../operator/src/api/image-types.js';
 import {
   demoGlanceService,
@@ -34,7 +34,7 @@ describe('the demo made from samples/', () => {
   });
 
   it('gives the GlanceService names of its own, never the stack Glance user, service, region or pool', () => {
-    const parsed = parseSpec(gs?.spec);
+    const parsed = parseGlanceServiceSpec(gs?.spec);
     if ('error' in parsed) throw new Error(parsed.error);
     const { spec } = parsed;
     expect(spec.keystone.region).toBe('RegionDemo');
@@ -63,7 +63,7 @@ describe('the demo made from samples/', () => {
 });
 
 function parseSpecOf(objects: ReturnType<typeof sample>) {
-  const parsed = parseSpec(objects.find((o) => o.kind === 'GlanceService')?.spec);
+  const parsed = parseGlanceServiceSpec(objects.find((o) => o.kind === 'GlanceService')?.spec);
   if ('error' in parsed) throw new Error(parsed.error);
   return parsed.spec;
 }

@@ -1,4 +1,4 @@
-import type { TransferProgress, TransferResult } from './transfer.js';
+import type { TransferProgress, TransferResult } from './transfer-pipeline.js';
 
 export type TransferState =
   | { kind: 'waiting' }

@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Compression, DiskFormat } from '../api/image-types.js';
-import { DigestCheck, type ExpectedDigest } from './checksum.js';
+import { TerminalError } from '../runtime/errors.js';
+import { DigestCheck, fileNameOf, findInChecksumFile, type ExpectedDigest } from './checksum.js';
 import { decompress, detectCompression, MAGIC_BYTES } from './decompress.js';
 import { formatMismatch, sniffFormat, SNIFF_BYTES } from './disk-format.js';
 import { openSource, redact, SourceError, type SourceAccess } from './http-source.js';
@@ -41,11 +42,48 @@ export interface TransferResult {
 }
 
 /** The data is not what diskFormat says: refused before any of it reaches Glance. */
-export class FormatMismatchError extends Error {
+export class FormatMismatchError extends TerminalError {
   override readonly name = 'FormatMismatchError';
+  constructor(message: string) {
+    super('FormatMismatch', message);
+  }
 }
 
 export type Uploader = (data: Readable, signal: AbortSignal) => Promise<void>;
+
+/**
+ * Runs one transfer: the digest comes from `plan.expected`, or else from the checksum file at `checksumURL`.
+ * `streamFromSource` is the real one; reconciler tests hand in another.
+ */
+export type TransferRunner = (
+  plan: TransferPlan & { checksumURL?: string | undefined },
+  upload: Uploader,
+  progress: TransferProgress,
+  signal: AbortSignal,
+) => Promise<TransferResult>;
+
+const MAX_CHECKSUM_FILE = 1024 * 1024;
+
+/** The digest the checksum file at `url` lists for the source's file name. */
+async function fetchChecksumFile(
+  url: string,
+  access: SourceAccess,
+  sourceUrl: string,
+): Promise<ExpectedDigest> {
+  const { res } = await openSource(url, access, {}, AbortSignal.timeout(60_000));
+  let text = '';
+  for await (const chunk of res) {
+    text += String(chunk);
+    if (text.length > MAX_CHECKSUM_FILE) {
+      res.destroy();
+      throw new TerminalError('ChecksumFileTooLarge', 'the checksum file is larger than 1 MiB');
+    }
+  }
+  const name = fileNameOf(sourceUrl);
+  const found = findInChecksumFile(text, name);
+  if (!found) throw new TerminalError('ChecksumNotFound', `the checksum file lists no digest for ${name}`);
+  return found;
+}
 
 const backoffMs = (base: number, failures: number) => Math.min(base * 2 ** (failures - 1), 30_000);
 
@@ -82,7 +120,6 @@ async function* sourceBytes(
           throw new SourceError(
             'RangeUnsupported',
             `${redact(plan.url)} answered a Range request with the whole file; starting again from zero`,
-            false,
           );
         }
       } else {
@@ -104,7 +141,8 @@ async function* sourceBytes(
     } catch (err) {
       if (
         signal.aborted ||
-        (err instanceof SourceError && (err.terminal || err.reason === 'RangeUnsupported'))
+        err instanceof TerminalError ||
+        (err instanceof SourceError && err.reason === 'RangeUnsupported')
       ) {
         throw err;
       }
@@ -211,3 +249,14 @@ export async function transfer(
     uploaded: { bytes, ...(digest && !compression ? { digest: digest.expected } : {}) },
   };
 }
+
+export const streamFromSource: TransferRunner = async (
+  { checksumURL, ...plan },
+  upload,
+  progress,
+  signal,
+) => {
+  if (!plan.expected && checksumURL)
+    plan.expected = await fetchChecksumFile(checksumURL, plan.access, plan.url);
+  return transfer(plan, upload, progress, signal);
+};

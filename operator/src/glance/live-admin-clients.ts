@@ -1,0 +1,19 @@
+import type { OperatorMetrics } from '../runtime/operator-metrics.js';
+import type { AdminConnectors } from './admin-clients.js';
+import { CephCliAdmin } from './ceph-cli.js';
+import { KeystoneClient } from './keystone-client.js';
+import { MariaDbAdmin } from './mariadb-admin.js';
+
+/** The real MariaDB, Keystone and Ceph clients, each write counted in glance_operator_writes_total. */
+export function liveAdminConnectors(metrics: OperatorMetrics): AdminConnectors {
+  const counter = (system: string) => (operation: string) => metrics.writes.inc({ system, operation });
+  return {
+    database: (target) => MariaDbAdmin.connect(target, counter('mysql')),
+    async keystone(authUrl, admin) {
+      const client = new KeystoneClient(authUrl, admin, counter('keystone'));
+      await client.authenticate();
+      return client;
+    },
+    ceph: (target) => CephCliAdmin.open({ ...target, onWrite: counter('ceph') }),
+  };
+}
