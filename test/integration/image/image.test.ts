@@ -571,9 +571,11 @@ describe('Image: a changed source', () => {
     });
 
     replacementGate.open();
-    const after = await waitFor('imageID to move to the replacement', async () => {
+    // The status names the replacement (and the replaced image as retired) before the old image is deleted,
+    // then drops the retired id: wait for that last write.
+    const after = await waitFor('imageID to move to the replacement and the old one to be retired', async () => {
       const obj = await waitForPhase('replaced', 'Ready');
-      return obj.status?.imageID !== oldId && obj;
+      return obj.status?.imageID !== oldId && obj.status?.retiredImageID === undefined && obj;
     });
     expect(after.status?.imageID).toBe(during.status?.pendingImageID);
     expect(after.status?.pendingImageID).toBeUndefined();
