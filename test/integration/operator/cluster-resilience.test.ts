@@ -6,7 +6,7 @@ import { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
 import { adminTokenFromStack } from '../../harness/keystone.js';
 import { installOperatorChart, uninstallOperatorChart } from '../../harness/operator-chart.js';
-import { SourceServer } from '../image/source-server.js';
+import { SourceServer } from './image/source-server.js';
 import {
   E2E,
   e2eGlanceServiceSpec,

@@ -11,7 +11,7 @@ import { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
 import { adminTokenFromStack } from '../../harness/keystone.js';
 import { run } from '../../harness/run.js';
-import { serveBytes, SourceServer } from '../image/source-server.js';
+import { serveBytes, SourceServer } from './image/source-server.js';
 import { e2eGlanceServiceSpec, e2eKubeConfig, STACK_HOST, startE2e, type E2eBringUp } from './e2e-target.js';
 import { cleanUpServices, endpointsOf, keystoneService, namesFor } from './services.js';
 import {

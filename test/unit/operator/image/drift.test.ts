@@ -1,6 +1,6 @@
-import { imageSpec } from '../../../operator/src/api/image-types.js';
-import { driftPatch } from '../../../operator/src/image/drift.js';
-import type { GlanceImage } from '../../../operator/src/image/glance-images.js';
+import { imageSpec } from '../../../../operator/src/api/image-types.js';
+import { driftPatch } from '../../../../operator/src/image/drift.js';
+import type { GlanceImage } from '../../../../operator/src/image/glance-images.js';
 
 const spec = imageSpec.parse({
   cloud: { authUrl: 'http://keystone:5000/v3', credentialsSecretRef: { name: 'c' } },

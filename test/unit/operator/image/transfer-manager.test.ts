@@ -1,4 +1,4 @@
-import { TransferManager } from '../../../operator/src/image/transfer-manager.js';
+import { TransferManager } from '../../../../operator/src/image/transfer-manager.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

@@ -6,7 +6,7 @@ import {
   findInChecksumFile,
   parseChecksum,
   storedDifferently,
-} from '../../../operator/src/image/checksum.js';
+} from '../../../../operator/src/image/checksum.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');

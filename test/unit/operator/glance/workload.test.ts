@@ -3,10 +3,10 @@ import {
   parseGlanceServiceSpec,
   type GlanceService,
   type GlanceServiceSpec,
-} from '../../../operator/src/api/glance-service-types.js';
-import { hasAllPrivileges } from '../../../operator/src/glance/database.js';
-import { glanceCaps, keyringSecretData } from '../../../operator/src/glance/ceph.js';
-import { endpointUrls } from '../../../operator/src/glance/keystone.js';
+} from '../../../../operator/src/api/glance-service-types.js';
+import { hasAllPrivileges } from '../../../../operator/src/glance/database.js';
+import { glanceCaps, keyringSecretData } from '../../../../operator/src/glance/ceph.js';
+import { endpointUrls } from '../../../../operator/src/glance/keystone.js';
 import {
   apiDeployment,
   dbSyncJob,
@@ -14,8 +14,8 @@ import {
   imagesClaim,
   jobState,
   migrationHash,
-} from '../../../operator/src/glance/workload.js';
-import { isSubset } from '../../../operator/src/runtime/subset.js';
+} from '../../../../operator/src/glance/workload.js';
+import { isSubset } from '../../../../operator/src/runtime/subset.js';
 
 const gs: GlanceService = {
   apiVersion: 'glance.stackops.dev/v1alpha1',

@@ -4,16 +4,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { ChecksumMismatchError } from '../../../operator/src/image/checksum.js';
-import { SourceError } from '../../../operator/src/image/http-source.js';
-import { TerminalError } from '../../../operator/src/runtime/errors.js';
+import { ChecksumMismatchError } from '../../../../operator/src/image/checksum.js';
+import { SourceError } from '../../../../operator/src/image/http-source.js';
+import { TerminalError } from '../../../../operator/src/runtime/errors.js';
 import {
   FormatMismatchError,
   transfer,
   type TransferPlan,
   type TransferProgress,
   type TransferResult,
-} from '../../../operator/src/image/transfer-pipeline.js';
+} from '../../../../operator/src/image/transfer-pipeline.js';
 
 // A real HTTP server on loopback plays the source; the "Glance" side is a function collecting the bytes.
 const image = Buffer.concat([Buffer.from('QFI\xfb', 'latin1'), randomBytes(3 * 1024 * 1024)]);

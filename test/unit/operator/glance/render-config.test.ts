@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../../api-server/src/config/index.js';
+import { loadConfig } from '../../../../api-server/src/config/index.js';
 import {
   parseGlanceServiceSpec,
   type GlanceServiceSpec,
-} from '../../../operator/src/api/glance-service-types.js';
-import { generatePassword } from '../../../operator/src/glance/credentials.js';
-import { glanceApiConfig, renderIni } from '../../../operator/src/glance/render-config.js';
+} from '../../../../operator/src/api/glance-service-types.js';
+import { generatePassword } from '../../../../operator/src/glance/credentials.js';
+import { glanceApiConfig, renderIni } from '../../../../operator/src/glance/render-config.js';
 
 function spec(extra: object = {}): GlanceServiceSpec {
   const parsed = parseGlanceServiceSpec({

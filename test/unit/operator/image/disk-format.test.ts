@@ -1,4 +1,4 @@
-import { formatMismatch, sniffFormat } from '../../../operator/src/image/disk-format.js';
+import { formatMismatch, sniffFormat } from '../../../../operator/src/image/disk-format.js';
 
 const withAt = (offset: number, magic: Buffer | string, size = 64 * 1024) => {
   const b = Buffer.alloc(size);

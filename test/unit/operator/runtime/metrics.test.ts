@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from '../../../operator/src/runtime/metrics.js';
+import { Counter, Gauge, Histogram, Registry } from '../../../../operator/src/runtime/metrics.js';
 
 describe('Prometheus text format', () => {
   it('renders HELP, TYPE and one line per series, escaping label values', () => {

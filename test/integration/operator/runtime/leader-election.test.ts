@@ -1,9 +1,9 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import pino from 'pino';
-import { LeaderElector } from '../../../operator/src/runtime/leader-election.js';
-import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
-import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
-import { createNamespace, deleteNamespace, suffix, testKube, waitFor } from './support.js';
+import { LeaderElector } from '../../../../operator/src/runtime/leader-election.js';
+import type { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';
+import { createOperatorMetrics } from '../../../../operator/src/runtime/operator-metrics.js';
+import { createNamespace, deleteNamespace, suffix, testKube, waitFor } from '../support.js';
 
 const ns = `glance-le-${suffix()}`;
 const LEASE = 'leader-test';

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import { boundPort, startHealthServer } from '../../../operator/src/runtime/health-server.js';
-import { Counter, Registry } from '../../../operator/src/runtime/metrics.js';
+import { boundPort, startHealthServer } from '../../../../operator/src/runtime/health-server.js';
+import { Counter, Registry } from '../../../../operator/src/runtime/metrics.js';
 
 describe('health and metrics endpoints', () => {
   let server: Server;

@@ -5,7 +5,7 @@ import {
   nextCondition,
   summarize,
   type Condition,
-} from '../../../operator/src/runtime/conditions.js';
+} from '../../../../operator/src/runtime/conditions.js';
 
 const t0 = new Date('2026-01-02T03:04:05.678Z');
 const t1 = new Date('2026-01-02T03:09:00.000Z');

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { CRD_FILE, glanceServiceCrd } from '../../../operator/src/api/glance-service-crd.js';
-import { parseGlanceServiceSpec } from '../../../operator/src/api/glance-service-types.js';
-import { toStructuralSchema, type StructuralSchema } from '../../../operator/src/api/structural-schema.js';
+import { CRD_FILE, glanceServiceCrd } from '../../../../operator/src/api/glance-service-crd.js';
+import { parseGlanceServiceSpec } from '../../../../operator/src/api/glance-service-types.js';
+import { toStructuralSchema, type StructuralSchema } from '../../../../operator/src/api/structural-schema.js';
 import { z } from 'zod';
 
 const minimal = {
@@ -20,7 +20,7 @@ function walk(node: StructuralSchema, path: string, visit: (n: StructuralSchema,
 
 describe('GlanceService CRD', () => {
   it(`is what ${CRD_FILE} holds (run \`npm run gen:crds\` after changing operator/src/api/)`, () => {
-    const onDisk: unknown = parse(readFileSync(new URL(`../../../${CRD_FILE}`, import.meta.url), 'utf8'));
+    const onDisk: unknown = parse(readFileSync(new URL(`../../../../${CRD_FILE}`, import.meta.url), 'utf8'));
     expect(onDisk).toEqual(glanceServiceCrd());
   });
 

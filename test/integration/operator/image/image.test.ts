@@ -7,14 +7,14 @@ import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
-import { IMAGE, type ImageObject } from '../../../operator/src/api/image-types.js';
-import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/runtime/names.js';
-import { createImageController, type ImageController } from '../../../operator/src/image/image-controller.js';
-import { KubeEventRecorder } from '../../../operator/src/runtime/events.js';
-import { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
-import { createOperatorMetrics } from '../../../operator/src/runtime/operator-metrics.js';
-import { adminTokenFromStack } from '../../harness/keystone.js';
-import { loadStackEnv } from '../../harness/stack-env.js';
+import { IMAGE, type ImageObject } from '../../../../operator/src/api/image-types.js';
+import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../../operator/src/runtime/names.js';
+import { createImageController, type ImageController } from '../../../../operator/src/image/image-controller.js';
+import { KubeEventRecorder } from '../../../../operator/src/runtime/events.js';
+import { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';
+import { createOperatorMetrics } from '../../../../operator/src/runtime/operator-metrics.js';
+import { adminTokenFromStack } from '../../../harness/keystone.js';
+import { loadStackEnv } from '../../../harness/stack-env.js';
 import {
   createNamespace,
   createSecret,
@@ -24,7 +24,7 @@ import {
   suffix,
   testKube,
   waitFor,
-} from '../operator/support.js';
+} from '../support.js';
 import { serveBytes, SourceServer } from './source-server.js';
 
 // The Image controller in this process, against the real kube-apiserver and both Glances of the stack: ours

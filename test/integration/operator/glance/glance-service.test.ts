@@ -9,10 +9,10 @@ import type {
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
-import { GLANCE_SERVICE } from '../../../operator/src/api/glance-service-types.js';
-import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
-import { run } from '../../harness/run.js';
-import { loadStackEnv } from '../../harness/stack-env.js';
+import { GLANCE_SERVICE } from '../../../../operator/src/api/glance-service-types.js';
+import type { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';
+import { run } from '../../../harness/run.js';
+import { loadStackEnv } from '../../../harness/stack-env.js';
 import {
   adminDb,
   applyGlanceService,
@@ -31,7 +31,7 @@ import {
   testKube,
   waitFor,
   type RunningOperator,
-} from './support.js';
+} from '../support.js';
 import {
   cephAuth,
   cleanUpServices,
@@ -42,7 +42,7 @@ import {
   namesFor,
   poolApplications,
   type Names,
-} from './services.js';
+} from '../services.js';
 
 // One namespace and one set of names per run: the stack's own `glance` user, service, endpoints
 // (RegionOne/RegionTwo), database and pool `images` are never touched.

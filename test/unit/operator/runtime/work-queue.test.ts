@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExponentialBackoff } from '../../../operator/src/runtime/rate-limiter.js';
-import { WorkQueue } from '../../../operator/src/runtime/work-queue.js';
+import { ExponentialBackoff } from '../../../../operator/src/runtime/rate-limiter.js';
+import { WorkQueue } from '../../../../operator/src/runtime/work-queue.js';
 
 const newQueue = (base = 10, max = 80) => new WorkQueue(new ExponentialBackoff(base, max));
 

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { parseImageSpec, type ImageSpec } from '../../../operator/src/api/image-types.js';
-import { TerminalError } from '../../../operator/src/runtime/errors.js';
-import { resolveSourceAccess, resolveTarget } from '../../../operator/src/image/target.js';
-import type { KubeClient } from '../../../operator/src/runtime/kube-client.js';
-import { FakeKubeClient } from '../../fakes/kube-client.js';
+import { parseImageSpec, type ImageSpec } from '../../../../operator/src/api/image-types.js';
+import { TerminalError } from '../../../../operator/src/runtime/errors.js';
+import { resolveSourceAccess, resolveTarget } from '../../../../operator/src/image/target.js';
+import type { KubeClient } from '../../../../operator/src/runtime/kube-client.js';
+import { FakeKubeClient } from '../../../fakes/kube-client.js';
 
 // The objects target.ts reads, by kind/name; Secret data is given in clear.
 function fakeKube(objects: Record<string, object>): KubeClient {
@@ -111,7 +111,9 @@ describe('Image target', () => {
 
 describe('samples/image.yaml', () => {
   it('is a valid Image', () => {
-    const sample = parse(readFileSync(new URL('../../../samples/image.yaml', import.meta.url), 'utf8')) as {
+    const sample = parse(
+      readFileSync(new URL('../../../../samples/image.yaml', import.meta.url), 'utf8'),
+    ) as {
       spec: unknown;
     };
     expect(parseImageSpec(sample.spec)).toHaveProperty('spec.source.checksumURL');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { IMAGE_CRD_FILE, imageCrd } from '../../../operator/src/api/image-crd.js';
-import { parseImageSpec } from '../../../operator/src/api/image-types.js';
+import { IMAGE_CRD_FILE, imageCrd } from '../../../../operator/src/api/image-crd.js';
+import { parseImageSpec } from '../../../../operator/src/api/image-types.js';
 
 const minimal = {
   glanceServiceRef: { name: 'glance' },
@@ -12,7 +12,7 @@ const minimal = {
 describe('Image CRD', () => {
   it(`is what ${IMAGE_CRD_FILE} holds (run \`npm run gen:crds\` after changing operator/src/api/)`, () => {
     const onDisk: unknown = parse(
-      readFileSync(new URL(`../../../${IMAGE_CRD_FILE}`, import.meta.url), 'utf8'),
+      readFileSync(new URL(`../../../../${IMAGE_CRD_FILE}`, import.meta.url), 'utf8'),
     );
     expect(onDisk).toEqual(imageCrd());
   });
