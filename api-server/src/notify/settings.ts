@@ -133,6 +133,9 @@ export function notifySettings(doc: IniDocument): NotifySettings {
     if (usesBroker) problems.push(`${where(...urlAt)}: ${error.message}`);
   }
 
+  // The exchange is control_exchange (glance/notifier.py set_defaults makes it "glance"). The install guide's
+  // [oslo_messaging_rabbit] default_notification_exchange is an option of the AMQP 1.0 driver only
+  // (oslo_messaging/_drivers/amqp1_driver/opts.py): the rabbit driver never reads it, and neither do we.
   const exchange = read('DEFAULT', 'control_exchange', nonEmpty, 'glance') || 'glance';
   const publisherId = read('DEFAULT', 'default_publisher_id', z.string(), 'image.localhost');
   const disabled = read('DEFAULT', 'disabled_notifications', list(z.string()), []).filter((n) => n !== '');
@@ -158,7 +161,13 @@ export function notifySettings(doc: IniDocument): NotifySettings {
   if (failoverRaw === 'shuffle' || failoverRaw === 'round-robin') failover = failoverRaw;
   else problems.push(`${where(R, 'kombu_failover_strategy')}: must be round-robin or shuffle`);
 
+  // Options of the rabbit driver that only concern RPC or consumers (rabbit_qos_prefetch_count,
+  // rabbit_transient_queues_ttl, direct_mandatory_flag, enable_cancel_on_failover, ...) or its own threading
+  // (heartbeat_rate, heartbeat_in_pthread, kombu_reconnect_delay) change nothing a publisher of notifications does.
+  // ssl_* options only matter with ssl = true, which is refused above.
   const heartbeatSeconds = read(R, 'heartbeat_timeout_threshold', int({ min: 0 }, 60), 60);
+  // Upstream waits rabbit_retry_interval, then grows the wait by rabbit_retry_backoff up to rabbit_interval_max;
+  // we start and cap alike but double the wait, so a long outage costs fewer attempts. The step is not read.
   const retryInterval = read(R, 'rabbit_retry_interval', int({ min: 1 }, 1), 1);
   const intervalMax = read(R, 'rabbit_interval_max', int({ min: 1 }, 30), 30);
 
@@ -182,7 +191,7 @@ export function notifySettings(doc: IniDocument): NotifySettings {
   }
   const queue: QueueDeclaration = {
     durable: read(R, 'amqp_durable_queues', bool, false) || quorum,
-    autoDelete: read(R, 'amqp_auto_delete', bool, false),
+    autoDelete: readRenamed(R, 'amqp_auto_delete', ['DEFAULT', 'amqp_auto_delete'], bool, false).value,
     arguments: args,
   };
 
