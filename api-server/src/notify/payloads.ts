@@ -319,6 +319,10 @@ export interface ObjectNotice {
 /**
  * metadef_object.create (POST objects, after add), metadef_object.update (PUT, after save, with the name before
  * the change). Each property is listed with every schema key, a false-y value sent as null (upstream's `or None`).
+ * Pass the properties as upstream's WSME conversion leaves them (domain/metadef-wsme.ts: `default` is a string,
+ * "False" for false). One deliberate difference: for a property with `items`, upstream's JSON encoding of the
+ * WSME ItemType fails ("Circular reference detected" in glance-api.log) and the event is lost; we send `items`
+ * as its JSON object.
  */
 export function objectPayload(obj: ObjectNotice, oldName?: string): Payload {
   const properties: PyJson[] = Object.entries(obj.properties ?? {}).map(([name, schema]) => {

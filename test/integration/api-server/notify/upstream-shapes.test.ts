@@ -16,6 +16,7 @@ import {
   resourceTypeDeletePayload,
   resourceTypePayload,
   tagPayload,
+  taskPayload,
   type ImageNotice,
   type ObservedEvent,
   type PropertySchema,
@@ -215,6 +216,59 @@ describe('our payload builders against upstream Glance 25', () => {
     expect(withoutTimes(ours[0]!.payload)).toEqual(withoutTimes(theirs[0]!.payload));
     expect(withoutTimes(ours[4]!.payload)).toEqual(withoutTimes(theirs[4]!.payload));
     expect(withoutTimes(ours[10]!.payload)).toEqual(withoutTimes(theirs[10]!.payload));
+  });
+
+  test('an interoperable import (glance-direct): stage, import task, data stored, image active', async () => {
+    const created = (await glance(
+      'POST',
+      '/v2/images',
+      JSON.stringify({ name: 'notify-import', disk_format: 'raw', container_format: 'bare' }),
+    ))!;
+    const id = String(created.id);
+    await glance('PUT', `/v2/images/${id}/stage`, Buffer.alloc(32, 5), 'application/octet-stream');
+    await glance('POST', `/v2/images/${id}/import`, JSON.stringify({ method: { name: 'glance-direct' } }));
+    let active: Json = created;
+    for (let i = 0; i < 100 && active.status !== 'active'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      active = (await glance('GET', `/v2/images/${id}`))!;
+    }
+    expect(active.status).toBe('active');
+    const taskId = String(active.os_glance_import_task);
+    const theirs = await eventsUntil((e) => {
+      const p = e.payload as Json;
+      return p?.id === id || p?.id === taskId;
+    }, 'task.run');
+    const task = (await glance('GET', `/v2/tasks/${taskId}`))!;
+    await glance('DELETE', `/v2/images/${id}`);
+
+    const taskNotice = (status: string) => ({
+      id: taskId,
+      type: String(task.type),
+      status,
+      owner: String(task.owner),
+      expires_at: null,
+      created_at: new Date(String(task.created_at)),
+      updated_at: new Date(String(task.updated_at)),
+    });
+    const importing = imageNotice(active, 'importing');
+    const ours: ObservedEvent[] = [
+      { event_type: 'image.create', payload: imagePayload(imageNotice(created)) },
+      { event_type: 'image.update', payload: imagePayload(imageNotice(created, 'uploading')) },
+      { event_type: 'image.update', payload: imagePayload(imageNotice(created, 'uploading')) },
+      { event_type: 'task.create', payload: taskPayload(taskNotice('pending')) },
+      { event_type: 'task.processing', payload: taskPayload(taskNotice('processing')) },
+      { event_type: 'image.update', payload: imagePayload(importing) },
+      { event_type: 'image.prepare', payload: imageDataPayload(importing) },
+      { event_type: 'image.upload', payload: imageDataPayload(imageNotice(active)) },
+      { event_type: 'image.activate', payload: imagePayload(imageNotice(active)) },
+      { event_type: 'image.update', payload: imagePayload(imageNotice(active)) },
+      { event_type: 'image.update', payload: imagePayload(imageNotice(active)) },
+      { event_type: 'task.success', payload: taskPayload(taskNotice('success')) },
+      { event_type: 'task.run', payload: taskPayload(taskNotice('pending')) },
+    ];
+    expect(compareEventSequences(theirs, ours, { looseKeys: ['checksum', 'size', 'virtual_size'] })).toEqual(
+      [],
+    );
   });
 
   test('metadefs: a namespace with its contents, updates, bulk tags, deletions', async () => {
