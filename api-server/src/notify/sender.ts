@@ -171,17 +171,22 @@ export class Sender {
           continue;
         }
       }
+      // The link may have closed since it was opened (its closed handler cleared it): connect again.
+      const link = this.link as BrokerLink | undefined;
+      if (!link) continue;
       const batch = this.queue.take(this.options.batchSize);
       try {
-        await this.link!.publish(this.options.exchange, batch);
+        await link.publish(this.options.exchange, batch);
         this.sent += batch.length;
       } catch (error) {
-        // Not confirmed: back at the front, in order, and a fresh connection for the next round.
+        // Not confirmed: back at the front, in order, and a fresh connection for the next round. A message the
+        // broker took but whose confirm was lost is sent again (at least once, where oslo is at most once).
         this.queue.unshiftAll(batch);
-        this.fail(error);
-        const link = this.link;
-        this.link = undefined;
-        await link?.close();
+        if (this.link === link) {
+          this.link = undefined;
+          this.fail(error);
+        }
+        await link.close();
         await this.backoff();
       }
     }
