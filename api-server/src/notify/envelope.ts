@@ -22,18 +22,18 @@ export interface NotificationMessage {
 }
 
 /** Microseconds since the epoch, finer than Date.now(), because upstream's timestamps carry microseconds. */
-export function nowMicros(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+export function nowMicros(): number {
+  // Epoch microseconds stay below 2**53 for the next two centuries: a number holds them exactly.
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
 /**
  * str(datetime.datetime.utcnow()) as _notify writes it: "YYYY-MM-DD HH:MM:SS.ffffff", without the fraction when
  * the microseconds are zero (Python's datetime.__str__ leaves it out then).
  */
-export function osloTimestamp(micros: bigint): string {
-  const ms = Number(micros / 1000n);
-  const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  const fraction = Number(micros % 1_000_000n);
+export function osloTimestamp(micros: number): string {
+  const iso = new Date(Math.floor(micros / 1000)).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const fraction = micros % 1_000_000;
   const base = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
   return fraction === 0 ? base : `${base}.${String(fraction).padStart(6, '0')}`;
 }
@@ -43,7 +43,7 @@ export function buildMessage(
   eventType: string,
   priority: Priority,
   payload: PyJson,
-  micros: bigint = nowMicros(),
+  micros: number = nowMicros(),
 ): NotificationMessage {
   // Key order as the dict in _notify is built; Python's json keeps insertion order.
   return {
