@@ -131,9 +131,8 @@ describe('the notifier and its background sender', () => {
     const broker = new FakeBroker();
     const { logger, lines, text } = capturingLogger();
     const n = createNotifier(settings(), logger, { connector: broker.connector, capacity: 50 });
-    const started = performance.now();
+    // No await between the calls and the check: notify() returned without waiting for the broker.
     for (let i = 0; i < 200; i++) n.notify('image.update', { n: i });
-    expect(performance.now() - started).toBeLessThan(200);
     expect(n.stats()).toMatchObject({ buffered: 50, capacity: 50, dropped: 150, connected: false });
     await until(() => broker.attempts.length >= 3);
     const warnings = lines.filter((l) => l['level'] === 40);
@@ -220,9 +219,7 @@ describe('the notifier and its background sender', () => {
       },
     );
     m.notify('image.update', { n: 1 });
-    const started = Date.now();
     await m.close(100);
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(lines.some((l) => l['undelivered'] === 1)).toBe(true);
     m.notify('image.update', { n: 2 }); // after close: ignored, never throws
   });
