@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
-import { CONTROLLER_NAME, FIELD_MANAGER } from './runtime/names.js';
+import { CONTROLLER_NAME, FIELD_MANAGER } from './api/operator-identity.js';
 import { createGlanceController } from './glance/glance-controller.js';
 import { createImageController } from './image/image-controller.js';
 import { loadOptions } from './options.js';

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
 import { IMAGE, type ImageObject } from '../../../../operator/src/api/image-types.js';
-import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../../operator/src/runtime/names.js';
+import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../../operator/src/api/operator-identity.js';
 import { createImageController, type ImageController } from '../../../../operator/src/image/image-controller.js';
 import { KubeEventRecorder } from '../../../../operator/src/runtime/events.js';
 import { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';

@@ -1,4 +1,4 @@
-import { GROUP } from '../api/glance-service-types.js';
+import { GROUP } from './glance-service-types.js';
 
 /** The field manager of every write the operator makes. */
 export const FIELD_MANAGER = 'glance-operator';
