@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { CONTROLLER_NAME, FIELD_MANAGER } from './api/operator-identity.js';
-import { createGlanceController } from './glance/glance-controller.js';
+import { createGlanceController } from './glance-service/glance-controller.js';
 import { createImageController } from './image/image-controller.js';
 import { loadOptions } from './options.js';
 import { KubeEventRecorder } from './runtime/events.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KeystoneAdmin } from '../../operator/src/glance/admin-clients.js';
+import type { KeystoneAdmin } from '../../operator/src/glance-service/admin-clients.js';
 import {
   KeystoneError,
   type KeystoneEndpoint,
@@ -8,7 +8,7 @@ import {
   type KeystoneUser,
   type Named,
   type PasswordCredentials,
-} from '../../operator/src/glance/keystone-client.js';
+} from '../../operator/src/glance-service/keystone-client.js';
 
 interface StoredUser extends KeystoneUser {
   password: string;

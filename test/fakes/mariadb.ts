@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DatabaseAdmin } from '../../operator/src/glance/admin-clients.js';
+import type { DatabaseAdmin } from '../../operator/src/glance-service/admin-clients.js';
 
 /** MariaDB's PASSWORD(): mysql_native_password's double SHA-1, as mysql.user keeps it. */
 export function nativePasswordHash(password: string): string {

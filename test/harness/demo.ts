@@ -14,7 +14,7 @@ import {
 import { z } from 'zod';
 import { GLANCE_SERVICE } from '../../operator/src/api/glance-service-types.js';
 import { IMAGE } from '../../operator/src/api/image-types.js';
-import { API_PORT, objectNames, selectorLabels } from '../../operator/src/glance/names.js';
+import { API_PORT, objectNames, selectorLabels } from '../../operator/src/glance-service/names.js';
 import { demoGlanceService, demoImage, monHost, parseSample, type DemoSettings } from './demo/manifests.js';
 import { makeQcow2, serveFile, sha256Of } from './demo/image-server.js';
 import { removeAll, waitReady, waitServed } from './demo/wait-ready.js';

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { IMAGES_DIR } from '../../../operator/src/glance/render-config.js';
-import { API_PORT, objectNames } from '../../../operator/src/glance/names.js';
+import { IMAGES_DIR } from '../../../operator/src/glance-service/render-config.js';
+import { API_PORT, objectNames } from '../../../operator/src/glance-service/names.js';
 import { proxyService } from '../../harness/api-server-proxy.js';
 import { installOperatorChart } from '../../harness/operator-chart.js';
 import { run } from '../../harness/run.js';

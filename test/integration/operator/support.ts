@@ -15,7 +15,7 @@ import pino from 'pino';
 import { CRD_FILE, CRD_NAME } from '../../../operator/src/api/glance-service-crd.js';
 import { IMAGE_CRD_FILE, IMAGE_CRD_NAME } from '../../../operator/src/api/image-crd.js';
 import { GLANCE_SERVICE, type GlanceService } from '../../../operator/src/api/glance-service-types.js';
-import { createGlanceController } from '../../../operator/src/glance/glance-controller.js';
+import { createGlanceController } from '../../../operator/src/glance-service/glance-controller.js';
 import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/api/operator-identity.js';
 import { createImageController, type ImageController } from '../../../operator/src/image/image-controller.js';
 import type { Controller } from '../../../operator/src/runtime/controller.js';

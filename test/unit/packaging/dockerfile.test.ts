@@ -83,7 +83,7 @@ describe('Dockerfile', () => {
     expect(read('charts/glance-operator/templates/deployment.yaml')).toContain(
       'command: [node, dist/operator/src/main.js]',
     );
-    const workload = read('operator/src/glance/workload.ts');
+    const workload = read('operator/src/glance-service/workload.ts');
     expect(workload).toContain("const WORKDIR = '/app'");
     expect(workload).toContain("['node', 'dist/api-server/src/main.js']");
     // package.json ("type": "module") must sit beside dist/, or Node reads the compiled ES modules as CommonJS.
@@ -101,7 +101,7 @@ describe('Dockerfile', () => {
     for (const pkg of ['librbd1', 'librados2', 'ceph-common', 'xz-utils', 'zstd', 'bzip2']) {
       expect(installed).toMatch(new RegExp(`\\b${pkg}\\b`));
     }
-    expect(read('operator/src/glance/ceph-cli.ts')).toMatch(/spawn\(/);
+    expect(read('operator/src/glance-service/ceph-cli.ts')).toMatch(/spawn\(/);
   });
 
   it('keeps local state and build output out of the build context', () => {

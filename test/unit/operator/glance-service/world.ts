@@ -9,7 +9,7 @@ import {
 import type { Condition } from '../../../../operator/src/runtime/conditions.js';
 import type { ReconcileResult } from '../../../../operator/src/runtime/controller.js';
 import type { ObjectRef } from '../../../../operator/src/runtime/kube-client.js';
-import { GlanceServiceReconciler } from '../../../../operator/src/glance/reconciler.js';
+import { GlanceServiceReconciler } from '../../../../operator/src/glance-service/reconciler.js';
 import { FakeCeph } from '../../../fakes/ceph.js';
 import { FakeEventRecorder } from '../../../fakes/event-recorder.js';
 import { FakeKeystone } from '../../../fakes/keystone.js';

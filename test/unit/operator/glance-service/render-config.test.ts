@@ -6,8 +6,8 @@ import {
   parseGlanceServiceSpec,
   type GlanceServiceSpec,
 } from '../../../../operator/src/api/glance-service-types.js';
-import { generatePassword } from '../../../../operator/src/glance/credentials.js';
-import { glanceApiConfig, renderIni } from '../../../../operator/src/glance/render-config.js';
+import { generatePassword } from '../../../../operator/src/glance-service/credentials.js';
+import { glanceApiConfig, renderIni } from '../../../../operator/src/glance-service/render-config.js';
 
 function spec(extra: object = {}): GlanceServiceSpec {
   const parsed = parseGlanceServiceSpec({

@@ -4,9 +4,9 @@ import {
   type GlanceService,
   type GlanceServiceSpec,
 } from '../../../../operator/src/api/glance-service-types.js';
-import { hasAllPrivileges } from '../../../../operator/src/glance/database.js';
-import { glanceCaps, keyringSecretData } from '../../../../operator/src/glance/ceph.js';
-import { endpointUrls } from '../../../../operator/src/glance/keystone.js';
+import { hasAllPrivileges } from '../../../../operator/src/glance-service/database.js';
+import { glanceCaps, keyringSecretData } from '../../../../operator/src/glance-service/ceph.js';
+import { endpointUrls } from '../../../../operator/src/glance-service/keystone.js';
 import {
   apiDeployment,
   dbSyncJob,
@@ -14,7 +14,7 @@ import {
   imagesClaim,
   jobState,
   migrationHash,
-} from '../../../../operator/src/glance/workload.js';
+} from '../../../../operator/src/glance-service/workload.js';
 import { isSubset } from '../../../../operator/src/runtime/subset.js';
 
 const gs: GlanceService = {

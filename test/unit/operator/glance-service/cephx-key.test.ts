@@ -1,4 +1,4 @@
-import { isCephxKey } from '../../../../operator/src/glance/sessions.js';
+import { isCephxKey } from '../../../../operator/src/glance-service/sessions.js';
 
 /** A key encoded the way `ceph-authtool --gen-key` writes one. */
 function cephxKey(secretBytes: number, type = 1): string {
