@@ -13,7 +13,7 @@ import type {
   SortKey,
   Visibility,
 } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
+import { Conflict } from '../domain/errors.js';
 
 /** Who is listing: upstream scopes a non-admin to public, owned and shared-with-them images. */
 export interface ListScope {
@@ -420,7 +420,7 @@ export class ImageRepository {
         return (await this.getWith(conn, id)) as ImageRecord;
       });
     } catch (err) {
-      if (isDuplicateEntry(err)) throw new HttpError(409, `Image ID ${id} already exists!`);
+      if (isDuplicateEntry(err)) throw new Conflict(`Image ID ${id} already exists!`);
       throw err;
     }
   }
@@ -507,7 +507,7 @@ export class ImageRepository {
       await this.writeProperties(conn, id, changes, now);
       if (changes.tags) await this.writeTags(conn, id, changes.tags, now);
       if (locations && !(await this.writeLocations(conn, id, locations, now))) {
-        throw new HttpError(409, 'The image changed while its locations were being updated.');
+        throw new Conflict('The image changed while its locations were being updated.');
       }
       return this.getWith(conn, id);
     });

@@ -1,5 +1,5 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { pythonJson } from '../http/error-body.js';
+import { pythonJson } from '../domain/python-json.js';
 import { nowSeconds } from './image-repo.js';
 
 export const TASK_TYPES = ['import', 'api_image_import'] as const;

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { pythonJson } from './error-body.js';
+import { pythonJson } from '../domain/python-json.js';
 
 /** A JSON response as upstream's serializers write it: `application/json` without a charset. */
 export function sendJson(res: Response, status: number, body: unknown, ensureAscii = false): void {

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import type { RequestContext } from '../auth/context.js';
 import type { MemberRepository } from '../db/member-repo.js';
 import { MEMBER_STATUSES, type MemberRecord } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
+import { Conflict, Forbidden, GlanceError, Invalid, LimitExceeded, NotFound } from '../domain/errors.js';
 import { requireJson } from '../http/json-body.js';
 import { requestContext } from '../http/locals.js';
 import { sendJson, sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
-import type { ImageAccess, VisibleImage } from './image-access.js';
+import type { ImageAccess, VisibleImage } from '../services/image-access.js';
 
 export interface MemberRouteOptions {
   /** [DEFAULT] image_member_quota; negative means unlimited. */
@@ -42,15 +42,15 @@ async function memberIdFrom(req: Request, limit: number): Promise<string> {
   const body = await requireJson(req, limit);
   const parsed = createBody.safeParse(body);
   if (Array.isArray(body) || !parsed.success) {
-    throw new HttpError(400, 'Expected a member in the form: {"member": "image_id"}');
+    throw new Invalid('Expected a member in the form: {"member": "image_id"}');
   }
-  if (!('member' in (body as object))) throw new HttpError(400, 'Member to be added not specified');
+  if (!('member' in (body as object))) throw new Invalid('Member to be added not specified');
   const member = parsed.data.member;
   if (member === '' || member === null || member === false || member === 0) {
-    throw new HttpError(400, "Member can't be empty");
+    throw new Invalid("Member can't be empty");
   }
   if (typeof member !== 'string' || member.length > 255) {
-    throw new HttpError(400, 'Expected a member in the form: {"member": "image_id"}');
+    throw new Invalid('Expected a member in the form: {"member": "image_id"}');
   }
   return member;
 }
@@ -59,9 +59,9 @@ async function statusFrom(req: Request, limit: number): Promise<unknown> {
   const body = await requireJson(req, limit);
   const parsed = updateBody.safeParse(body);
   if (Array.isArray(body) || !parsed.success) {
-    throw new HttpError(400, 'Expected a status in the form: {"status": "status"}');
+    throw new Invalid('Expected a status in the form: {"status": "status"}');
   }
-  if (!('status' in (body as object))) throw new HttpError(400, 'Status not specified');
+  if (!('status' in (body as object))) throw new Invalid('Status not specified');
   return parsed.data.status;
 }
 
@@ -82,14 +82,14 @@ export function mountImageMembers(
     op: 'create' | 'update' | 'delete' | null,
     refusal: string,
   ): void => {
-    if (found.image.visibility !== 'shared') throw new HttpError(403, refusal);
+    if (found.image.visibility !== 'shared') throw new Forbidden(refusal);
     if (opts.secureRbac || ctx.isAdmin || op === null) return;
     const owner = found.image.owner;
     const refused =
       (op === 'create' && (owner === null || owner !== ctx.projectId)) ||
       (op === 'update' && ctx.projectId === owner) ||
       (op === 'delete' && ctx.projectId !== owner);
-    if (refused) throw new HttpError(403, refusal);
+    if (refused) throw new Forbidden(refusal);
   };
 
   /** _lookup_member: the get_member policy, then the caller-scoped row. */
@@ -101,7 +101,7 @@ export function mountImageMembers(
     access.enforce(ctx, 'get_member', found);
     const [member] = await members.find(ctx, found.image.id, memberId);
     if (!member) {
-      throw new HttpError(404, `${memberId} not found in the member list of the image ${found.image.id}.`);
+      throw new NotFound(`${memberId} not found in the member list of the image ${found.image.id}.`);
     }
     return member;
   };
@@ -115,8 +115,8 @@ export function mountImageMembers(
         try {
           checkSharing(ctx, found, null, 'Only shared images have members.');
         } catch (err) {
-          const inner = err instanceof HttpError ? err.explanation : String(err);
-          throw new HttpError(403, `Not allowed to list members for image ${found.image.id}: ${inner}`);
+          const inner = err instanceof GlanceError ? err.message : String(err);
+          throw new Forbidden(`Not allowed to list members for image ${found.image.id}: ${inner}`);
         }
         access.enforce(ctx, 'get_members', found);
         const list = access.check(ctx, 'get_member', found) ? await members.find(ctx, found.image.id) : [];
@@ -133,14 +133,13 @@ export function mountImageMembers(
         access.enforce(ctx, 'add_member', found);
         const count = await members.count(found.image.id);
         if (opts.memberQuota >= 0 && count + 1 > opts.memberQuota) {
-          throw new HttpError(
-            413,
+          throw new LimitExceeded(
             `Image member limit exceeded for image ${found.image.id}: The limit has been exceeded on the number ` +
               `of allowed image members for this image. Attempted: ${count + 1}, Maximum: ${opts.memberQuota}:`,
           );
         }
         const added = await members.add(found.image.id, memberId);
-        if (!added) throw new HttpError(409, `Member ${memberId} is duplicated for image ${found.image.id}`);
+        if (!added) throw new Conflict(`Member ${memberId} is duplicated for image ${found.image.id}`);
         sendJson(res, 200, memberView(added));
       },
     },
@@ -157,7 +156,7 @@ export function mountImageMembers(
           sendJson(res, 200, memberView(await lookupMember(ctx, found, param(req, 'memberId'))));
         } catch (err) {
           // Upstream turns every refusal here into a 404 so membership does not leak.
-          if (err instanceof HttpError && err.status === 403) throw new HttpError(404, err.explanation);
+          if (err instanceof Forbidden) throw new NotFound(err.message);
           throw err;
         }
       },
@@ -171,7 +170,7 @@ export function mountImageMembers(
         const member = await lookupMember(ctx, found, param(req, 'memberId'));
         access.enforce(ctx, 'modify_member', found);
         if (typeof status !== 'string' || !(MEMBER_STATUSES as readonly string[]).includes(status)) {
-          throw new HttpError(400, 'Incorrect request: Status must be "pending", "accepted" or "rejected".');
+          throw new Invalid('Incorrect request: Status must be "pending", "accepted" or "rejected".');
         }
         const updated = await members.setStatus(
           found.image.id,
@@ -179,10 +178,7 @@ export function mountImageMembers(
           status as MemberRecord['status'],
         );
         if (!updated) {
-          throw new HttpError(
-            404,
-            `${member.member} not found in the member list of the image ${found.image.id}.`,
-          );
+          throw new NotFound(`${member.member} not found in the member list of the image ${found.image.id}.`);
         }
         sendJson(res, 200, memberView(updated));
       },
@@ -196,7 +192,7 @@ export function mountImageMembers(
         const member = await lookupMember(ctx, found, param(req, 'memberId'));
         access.enforce(ctx, 'delete_member', found);
         if (!(await members.remove(found.image.id, member.member))) {
-          throw new HttpError(404, `The specified member ${member.member} could not be found`);
+          throw new NotFound(`The specified member ${member.member} could not be found`);
         }
         sendNoContent(res);
       },

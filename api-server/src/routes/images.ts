@@ -10,6 +10,7 @@ import { applyPatch, parsePatch, PATCH_MEDIA_TYPES, type PatchAuthorization } fr
 import { formatImage, formatImages } from '../domain/represent.js';
 import { deletedStatus } from '../domain/status.js';
 import type { DomainConfig, ImageRecord } from '../domain/types.js';
+import { Conflict, Forbidden, NotFound } from '../domain/errors.js';
 import { HttpError } from '../http/errors.js';
 import { readJson, requireJson } from '../http/json-body.js';
 import { requestContext, requestLocals } from '../http/locals.js';
@@ -22,8 +23,8 @@ import { StoreError } from '../store/errors.js';
 import { StoreConflictError } from '../store/rbd-errors.js';
 import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import type { StoreRegistry } from '../store/registry.js';
-import type { ImageAccess, VisibleImage } from './image-access.js';
-import { LocationRules } from './image-locations.js';
+import type { ImageAccess, VisibleImage } from '../services/image-access.js';
+import { LocationRules } from '../services/image-locations.js';
 
 export interface ImagesRouteDeps {
   access: ImageAccess;
@@ -91,9 +92,8 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
         try {
           policy.enforce(ctx, 'add_image', policyTarget);
         } catch (err) {
-          if (err instanceof HttpError && err.status === 403 && target.owner !== ctx.projectId) {
-            throw new HttpError(
-              403,
+          if (err instanceof Forbidden && target.owner !== ctx.projectId) {
+            throw new Forbidden(
               `You are not permitted to create images owned by '${target.owner ?? 'None'}'`,
             );
           }
@@ -158,7 +158,7 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
           ? await locationRules.apply(image, changes.locations, requestLocals(res).log)
           : undefined;
       const saved = await images.update(image.id, changes, locations);
-      if (!saved) throw new HttpError(404, `No image found with ID ${image.id}`);
+      if (!saved) throw new NotFound(`No image found with ID ${image.id}`);
       image = saved;
     }
     sendJson(res, 200, formatImage(image, domain, ctx));
@@ -202,7 +202,7 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
         return;
       } catch (err) {
         if (!(err instanceof StageHostUnavailable)) throw err;
-        if ((await images.get(found.image.id)) === null) throw new HttpError(404, notFound(found.image.id));
+        if ((await images.get(found.image.id)) === null) throw new NotFound(notFound(found.image.id));
       }
     }
     deletedStatus(found.image, false);
@@ -214,8 +214,7 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
       } catch (err) {
         if (!(err instanceof StoreConflictError)) throw err;
         log.warn({ imageId: found.image.id, reason: err.kind }, 'image data in use: not deleted');
-        throw new HttpError(
-          409,
+        throw new Conflict(
           err.kind === 'in-use'
             ? `Image ${found.image.id} could not be deleted because it is in use: ${err.message}`
             : err.message,
@@ -223,7 +222,7 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
       }
     }
     const locations = await images.softDelete(found.image.id);
-    if (locations === null) throw new HttpError(404, notFound(found.image.id));
+    if (locations === null) throw new NotFound(notFound(found.image.id));
     await deps.cache?.forget(found.image.id);
     log.info({ imageId: found.image.id }, 'image deleted');
     sendNoContent(res);
@@ -231,10 +230,10 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
 
   /** DELETE /v2/stores/{store}/{image}: upstream's delete_from_store (multistore only). */
   const removeFromStore = async (req: Request, res: Response): Promise<void> => {
-    if (!stores.multistore) throw new HttpError(404);
+    if (!stores.multistore) throw new NotFound();
     const storeId = param(req, 'storeId');
     if (!stores.byId(storeId)) {
-      throw new HttpError(409, `The selected store ${storeId} is not available on this node.`);
+      throw new Conflict(`The selected store ${storeId} is not available on this node.`);
     }
     const ctx = requestContext(res);
     const { log } = requestLocals(res);
@@ -244,26 +243,21 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
     access.enforceMutation(ctx, 'delete_image_location', found);
     const image = found.image;
     if (image.status !== 'active') {
-      throw new HttpError(
-        409,
-        "It's not allowed to remove image data from store if image status is not 'active'",
-      );
+      throw new Conflict("It's not allowed to remove image data from store if image status is not 'active'");
     }
     const active = image.locations.filter((l) => l.status === 'active');
     if (active.length === 1) {
-      throw new HttpError(
-        403,
+      throw new Forbidden(
         'Cannot delete image data from the only store containing it. Consider deleting the image instead.',
       );
     }
     const loc = active.find((l) => l.metadata.store === storeId);
-    if (!loc) throw new HttpError(404, `Image ${image.id} is not stored in store ${storeId}.`);
+    if (!loc) throw new NotFound(`Image ${image.id} is not stored in store ${storeId}.`);
     try {
       await removeLocationData(image, loc);
     } catch (err) {
       if (!(err instanceof StoreConflictError)) throw err;
-      throw new HttpError(
-        409,
+      throw new Conflict(
         err.kind === 'in-use'
           ? `The data for Image ${image.id} could not be deleted because it is in use: ${err.message}`
           : err.message,

@@ -4,10 +4,10 @@ import { fourByteMessage, type MetadefSchemas } from '../domain/metadef-bodies.j
 import type { ListLimits } from '../domain/metadef-query.js';
 import { toJson, type WsObject, type WsType } from '../domain/metadef-wsme.js';
 import type { JsonValue } from '../domain/pyrepr.js';
-import { HttpError } from '../http/errors.js';
+import { Conflict, Invalid } from '../domain/errors.js';
 import { requireJson } from '../http/json-body.js';
 import { sendJson, sendNoContent } from '../http/respond.js';
-import type { MetadefAccess } from './metadef-access.js';
+import type { MetadefAccess } from '../services/metadef-access.js';
 
 /** What every metadef router needs. */
 export interface MetadefRouteDeps {
@@ -54,7 +54,7 @@ export function absoluteUrl(req: Request, path: string): string {
 /** Refuses what upstream's no_4byte_params refuses, worded as the controller words its Invalid errors. */
 export function checkFourByte(what: string, args: readonly (string | Record<string, unknown>)[]): void {
   const message = fourByteMessage(args);
-  if (message !== null) throw new HttpError(400, `${what}: ${message}`);
+  if (message !== null) throw new Invalid(`${what}: ${message}`);
 }
 
 /** Runs a write; a unique-key clash becomes the 409 `message(name)`. */
@@ -65,7 +65,7 @@ export async function unlessDuplicate<T>(
   try {
     return await write();
   } catch (err) {
-    if (err instanceof DuplicateError) throw new HttpError(409, message(err.taken));
+    if (err instanceof DuplicateError) throw new Conflict(message(err.taken));
     throw err;
   }
 }

@@ -4,7 +4,7 @@ import { objectValues, parseObjectBody } from '../domain/metadef-bodies.js';
 import { checkObjectListQuery } from '../domain/metadef-query.js';
 import { objectModel, OBJECT_SCHEMA_LINK } from '../domain/metadef-represent.js';
 import { METADEF_OBJECT, METADEF_OBJECTS, toModel } from '../domain/metadef-wsme.js';
-import { HttpError } from '../http/errors.js';
+import { Forbidden, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
 import {
@@ -26,7 +26,7 @@ const objectHref = (namespace: string, name: string): string =>
 export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): void {
   const { access, schemas } = deps;
   const repo = access.repo;
-  const notFound = (name: string): HttpError => new HttpError(404, `Could not find metadata object ${name}`);
+  const notFound = (name: string): NotFound => new NotFound(`Could not find metadata object ${name}`);
 
   const list = async (req: Request, res: Response): Promise<void> => {
     checkObjectListQuery(rawQuery(req));
@@ -124,10 +124,10 @@ export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): voi
     const obj = await repo.object(ns.id, param(req, 'object'));
     if (obj === null) throw notFound(param(req, 'object'));
     if (ns.protected) {
-      throw new HttpError(403, `Metadata definition object ${obj.name} is protected and cannot be deleted.`);
+      throw new Forbidden(`Metadata definition object ${obj.name} is protected and cannot be deleted.`);
     }
     if (!(await repo.deleteObject(obj.id))) {
-      throw new HttpError(404, `The specified metadata object ${obj.name} could not be found`);
+      throw new NotFound(`The specified metadata object ${obj.name} could not be found`);
     }
     sendDeleted(res);
   };

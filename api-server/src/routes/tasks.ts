@@ -7,6 +7,7 @@ import { validationMessage, type JsonObject } from '../domain/json-schema.js';
 import { queryPairs } from '../domain/list-query.js';
 import { schemaDocument } from '../domain/schemas.js';
 import type { DomainConfig } from '../domain/types.js';
+import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
 import { HttpError } from '../http/errors.js';
 import { requireJson } from '../http/json-body.js';
 import { requestContext, requestLocals } from '../http/locals.js';
@@ -15,9 +16,9 @@ import { param, route } from '../http/routing.js';
 import type { ImportService } from '../import/import-service.js';
 import { legacyImportSourceProblem } from '../import/legacy-import.js';
 import { UriRefused } from '../import/uri-filter.js';
-import type { ImageAccess } from './image-access.js';
-import { parseTaskListQuery } from './tasks-query.js';
-import { formatImageTask, formatTask, formatTaskList } from './tasks-view.js';
+import type { ImageAccess } from '../services/image-access.js';
+import { parseTaskListQuery } from '../services/task-query.js';
+import { formatImageTask, formatTask, formatTaskList } from '../services/task-view.js';
 
 export interface TasksRouteDeps {
   access: ImageAccess;
@@ -52,28 +53,27 @@ export function mountTasks(router: Router, deps: TasksRouteDeps): void {
     policy.enforce(ctx, 'tasks_api_access');
     const body = await requireJson(req, deps.jsonLimit);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new HttpError(400, 'Request body must be a JSON object.');
+      throw new Invalid('Request body must be a JSON object.');
     }
     const document = body as JsonObject;
     for (const key of ['type', 'input']) {
-      if (!Object.hasOwn(document, key)) throw new HttpError(400, `Task '${key}' is required`);
+      if (!Object.hasOwn(document, key)) throw new Invalid(`Task '${key}' is required`);
     }
     const problem = validationMessage(document, taskSchema);
-    if (problem !== null)
-      throw new HttpError(400, `Provided object does not match schema 'task': ${problem}`);
+    if (problem !== null) throw new Invalid(`Provided object does not match schema 'task': ${problem}`);
     const type = document.type as TaskRecord['type'];
     const input = document.input as JsonObject | null;
-    if (input === null) throw new HttpError(400, "Task 'input' must be an object");
+    if (input === null) throw new Invalid("Task 'input' must be an object");
     if (type === 'import') {
       const source = input.import_from;
       const refused = legacyImportSourceProblem(source);
-      if (refused !== null) throw new HttpError(400, refused);
+      if (refused !== null) throw new Invalid(refused);
       try {
         await service.checkExternalUri(source as string);
       } catch (err) {
         if (!(err instanceof UriRefused)) throw err;
         requestLocals(res).log.info({ reason: err.message }, 'legacy import source refused');
-        throw new HttpError(400, `URI for legacy import task does not pass filtering: ${String(source)}`);
+        throw new Invalid(`URI for legacy import task does not pass filtering: ${String(source)}`);
       }
     }
     const imageId = input.image_id;
@@ -103,9 +103,9 @@ export function mountTasks(router: Router, deps: TasksRouteDeps): void {
       marker = await tasks.get(query.marker, who);
       if (marker === null) {
         if (await tasks.exists(query.marker)) {
-          throw new HttpError(403, `Forbidding request, task ${query.marker} not visible`);
+          throw new Forbidden(`Forbidding request, task ${query.marker} not visible`);
         }
-        throw new HttpError(400, `Task with the given id ${query.marker} was not found`);
+        throw new Invalid(`Task with the given id ${query.marker} was not found`);
       }
     }
     const page = await tasks.list(who, { ...query, marker });
@@ -119,7 +119,7 @@ export function mountTasks(router: Router, deps: TasksRouteDeps): void {
     policy.enforce(ctx, 'tasks_api_access');
     const id = param(req, 'taskId');
     const task = await tasks.get(id, who);
-    if (task === null) throw new HttpError(404, `Could not find task ${id}`);
+    if (task === null) throw new NotFound(`Could not find task ${id}`);
     sendJson(res, 200, formatTask(task));
   };
 
@@ -142,7 +142,7 @@ export function mountTasks(router: Router, deps: TasksRouteDeps): void {
       access.enforce(ctx, 'get_image', found);
     } catch (err) {
       // Upstream answers a missing or hidden image with a bare 404.
-      if (err instanceof HttpError && (err.status === 404 || err.status === 403)) throw new HttpError(404);
+      if (err instanceof NotFound || err instanceof Forbidden) throw new NotFound();
       throw err;
     }
     const list: JsonValue[] = (await tasks.listForImage(found.image.id, who)).map(formatImageTask);

@@ -1,6 +1,7 @@
 import type { RequestContext } from '../../../api-server/src/auth/context.js';
 import { buildPolicy, type PolicyAction, type PolicyTarget } from '../../../api-server/src/auth/policy.js';
-import { HttpError } from '../../../api-server/src/http/errors.js';
+import { Forbidden } from '../../../api-server/src/domain/errors.js';
+import { answered } from '../domain/helpers.js';
 
 const OWN = 'project-own';
 const OTHER = 'project-other';
@@ -159,9 +160,9 @@ describe('Policy', () => {
     } catch (err) {
       error = err;
     }
-    expect(error).toBeInstanceOf(HttpError);
-    expect((error as HttpError).status).toBe(403);
-    expect((error as HttpError).explanation).toBe('You are not authorized to complete modify_image action.');
+    expect(error).toBeInstanceOf(Forbidden);
+    expect(answered(error).status).toBe(403);
+    expect(answered(error).explanation).toBe('You are not authorized to complete modify_image action.');
   });
 
   it('isAdmin is context_is_admin (role:admin), whatever the scope', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { HttpError } from '../../../api-server/src/http/errors.js';
+import { asHttpError } from '../../../api-server/src/http/error-map.js';
+import type { HttpError } from '../../../api-server/src/http/errors.js';
 import {
   DEFAULT_DOMAIN_CONFIG,
   type DomainConfig,
@@ -16,15 +17,21 @@ export const config: DomainConfig = {
   customImageProperties: debianCustomProperties,
 };
 
-/** The HttpError `fn` throws; fails the test when it throws nothing or something else. */
+/** How the API answers `err` (a domain error, as the edge maps it); fails the test for any other error. */
+export function answered(err: unknown): HttpError {
+  const http = asHttpError(err);
+  if (http === null) throw err;
+  return http;
+}
+
+/** How the API answers what `fn` throws; fails the test when it throws nothing or an unknown error. */
 export function httpError(fn: () => unknown): HttpError {
   try {
     fn();
   } catch (err) {
-    if (err instanceof HttpError) return err;
-    throw err;
+    return answered(err);
   }
-  throw new Error('expected an HttpError');
+  throw new Error('expected an error the API answers');
 }
 
 /** The text upstream puts in the error body: webob's `explanation=` or its positional `detail`. */

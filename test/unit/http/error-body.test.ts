@@ -1,5 +1,6 @@
 import { acceptableOffers } from '../../../api-server/src/http/accept.js';
-import { pythonJson, renderError } from '../../../api-server/src/http/error-body.js';
+import { pythonJson } from '../../../api-server/src/domain/python-json.js';
+import { renderError } from '../../../api-server/src/http/error-body.js';
 import { HttpError } from '../../../api-server/src/http/errors.js';
 
 // Expected values were produced by running webob 1.8.6 (Debian bookworm) on the same inputs.

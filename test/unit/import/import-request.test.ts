@@ -1,12 +1,12 @@
 import type { TaskRecord } from '../../../api-server/src/db/task-repo.js';
-import { HttpError } from '../../../api-server/src/http/errors.js';
+import { asHttpError } from '../../../api-server/src/http/error-map.js';
 import { lockIsStale, mergeStoreList } from '../../../api-server/src/import/bookkeeping.js';
 import {
   parseImportRequest,
   requestedStores,
   type ImportMethod,
 } from '../../../api-server/src/import/import-request.js';
-import { parseTaskListQuery } from '../../../api-server/src/routes/tasks-query.js';
+import { parseTaskListQuery } from '../../../api-server/src/services/task-query.js';
 
 const ENABLED: ImportMethod[] = ['glance-direct', 'web-download', 'copy-image'];
 
@@ -14,7 +14,8 @@ function refusal(fn: () => unknown): string {
   try {
     fn();
   } catch (err) {
-    if (err instanceof HttpError) return `${err.status} ${err.explanation}`;
+    const http = asHttpError(err);
+    if (http) return `${http.status} ${http.explanation}`;
     throw err;
   }
   throw new Error('accepted');

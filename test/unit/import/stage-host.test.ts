@@ -2,7 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { GlanceConfig } from '../../../api-server/src/config/index.js';
-import { HttpError } from '../../../api-server/src/http/errors.js';
+import { RemoteRefused } from '../../../api-server/src/domain/errors.js';
+import { answered } from '../domain/helpers.js';
 import { StageHosts, StageHostUnavailable } from '../../../api-server/src/import/stage-host.js';
 import { image } from '../domain/helpers.js';
 
@@ -80,9 +81,9 @@ describe('StageHosts.proxy', () => {
     const failed = await hosts
       .proxy(base, { method: 'DELETE', path: '/v2/images/abc', authToken: 'tok' }, log)
       .catch((err: unknown) => err);
-    expect(failed).toBeInstanceOf(HttpError);
+    expect(failed).toBeInstanceOf(RemoteRefused);
     expect(failed).not.toBeInstanceOf(StageHostUnavailable);
-    expect((failed as HttpError).status).toBe(409);
+    expect(answered(failed).status).toBe(409);
     expect(seen[0]).toMatchObject({ method: 'DELETE', body: '' });
   });
 
@@ -101,7 +102,7 @@ describe('StageHosts.proxy', () => {
       )
       .catch((err: unknown) => err);
     expect(failed).toBeInstanceOf(StageHostUnavailable);
-    expect((failed as HttpError).status).toBe(504);
-    expect((failed as HttpError).explanation).toBe('Stage host is unavailable');
+    expect(answered(failed).status).toBe(504);
+    expect(answered(failed).explanation).toBe('Stage host is unavailable');
   });
 });

@@ -12,7 +12,7 @@ import {
 } from '../../../api-server/src/domain/metadef-bodies.js';
 import type { JsonValue } from '../../../api-server/src/domain/pyrepr.js';
 import { DEFAULT_DOMAIN_CONFIG } from '../../../api-server/src/domain/types.js';
-import { HttpError } from '../../../api-server/src/http/errors.js';
+import { asHttpError } from '../../../api-server/src/http/error-map.js';
 
 const schemas = metadefSchemas(DEFAULT_DOMAIN_CONFIG);
 
@@ -42,7 +42,8 @@ function refusal(fn: () => unknown): { status: number; message: string } {
   try {
     fn();
   } catch (err) {
-    if (err instanceof HttpError) return { status: err.status, message: err.explanation };
+    const http = asHttpError(err);
+    if (http) return { status: http.status, message: http.explanation };
     throw err;
   }
   throw new Error('the body was accepted');

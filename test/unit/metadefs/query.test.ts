@@ -5,7 +5,7 @@ import {
   parseNamespaceShowQuery,
   parseTagListQuery,
 } from '../../../api-server/src/domain/metadef-query.js';
-import { HttpError } from '../../../api-server/src/http/errors.js';
+import { asHttpError } from '../../../api-server/src/http/error-map.js';
 
 const limits = { limitParamDefault: 25, apiLimitMax: 1000 };
 const q = (s: string): URLSearchParams => new URLSearchParams(s);
@@ -14,7 +14,8 @@ function badRequest(fn: () => unknown): string {
   try {
     fn();
   } catch (err) {
-    if (err instanceof HttpError && err.status === 400) return err.explanation;
+    const http = asHttpError(err);
+    if (http?.status === 400) return http.explanation;
     throw err;
   }
   throw new Error('accepted');

@@ -12,7 +12,7 @@ import {
   toJson,
   type WsObject,
 } from '../../../api-server/src/domain/metadef-wsme.js';
-import { pythonJson } from '../../../api-server/src/http/error-body.js';
+import { pythonJson } from '../../../api-server/src/domain/python-json.js';
 
 const created = new Date('2026-11-22T03:59:34.000Z');
 

@@ -1,5 +1,6 @@
 import { KeystoneLimits, LimitsUnavailableError } from '../../../api-server/src/quota/limits-client.js';
 import { overLimit } from '../../../api-server/src/quota/quotas.js';
+import { answered } from '../domain/helpers.js';
 
 // A fake Keystone answering the few calls oslo.limit makes; every request is recorded.
 
@@ -141,7 +142,7 @@ describe('KeystoneLimits (oslo.limit flat model)', () => {
 });
 
 test("the 413 reads as glance's LimitExceeded around oslo.limit's ProjectOverLimit", () => {
-  const err = overLimit('p1', 'image_count_total', 1, 1, 1);
+  const err = answered(overLimit('p1', 'image_count_total', 1, 1, 1));
   expect(err.status).toBe(413);
   expect(err.explanation).toBe(
     'The request returned a 413 Request Entity Too Large. This generally means that rate limiting or a quota ' +

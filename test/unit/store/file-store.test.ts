@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HttpError } from '../../../api-server/src/http/errors.js';
+import { LimitExceeded } from '../../../api-server/src/domain/errors.js';
+import { answered } from '../domain/helpers.js';
 import { StoreError } from '../../../api-server/src/store/errors.js';
 import { FileStore } from '../../../api-server/src/store/file-store.js';
 import { limitSize } from '../../../api-server/src/store/limit.js';
@@ -101,8 +102,8 @@ describe('FileStore', () => {
     const feeding = pipeline(chunked(randomBytes(300_000)), limited).catch(() => undefined);
     const err = await store.add(ID, limited).catch((e: unknown) => e);
     await feeding;
-    expect(err).toBeInstanceOf(HttpError);
-    expect((err as HttpError).status).toBe(413);
+    expect(err).toBeInstanceOf(LimitExceeded);
+    expect(answered(err).status).toBe(413);
     expect(await readdir(datadir)).toEqual([]);
   });
 

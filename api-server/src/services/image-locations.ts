@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LocationWrite } from '../db/image-repo.js';
 import type { ImageLocation, ImageRecord, LocationOp, NewLocation } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
+import { InternalError, Invalid } from '../domain/errors.js';
 import { resolveDestination, resolveWithDns } from '../import/destination.js';
 import { UriRefused, type ImportFiltering } from '../import/uri-filter.js';
 import { StoreError } from '../store/errors.js';
@@ -18,7 +18,7 @@ export interface LocationDeps {
   filtering: ImportFiltering;
 }
 
-const invalidLocation = (): HttpError => new HttpError(400, 'Invalid location');
+const invalidLocation = (): Invalid => new Invalid('Invalid location');
 
 function schemeOf(url: string): string {
   const match = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url);
@@ -31,8 +31,7 @@ function checkMetadata(value: unknown, key = ''): void {
   else if (typeof value === 'object' && value !== null) {
     for (const [k, v] of Object.entries(value)) checkMetadata(v, k);
   } else if (typeof value !== 'string') {
-    throw new HttpError(
-      400,
+    throw new Invalid(
       `The image metadata key ${key} has an invalid type of ${value === null ? 'NoneType' : typeof value}. ` +
         'Only dict, list, and unicode are supported.',
     );
@@ -125,7 +124,7 @@ export class LocationRules {
     } catch (err) {
       if (err instanceof StoreError && err.kind === 'not-found') return;
       log.warn({ imageId, err }, 'could not remove the data of a removed location');
-      throw new HttpError(500, err instanceof StoreConflictError ? err.message : 'Internal Server Error');
+      throw new InternalError(err instanceof StoreConflictError ? err.message : 'Internal Server Error');
     }
   }
 }

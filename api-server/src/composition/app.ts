@@ -6,28 +6,38 @@ import type { GlanceConfig } from '../config/index.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import type { MemberRepository } from '../db/member-repo.js';
 import type { MetadefRepository } from '../db/metadef-repo.js';
+import { metadefSchemas } from '../domain/metadef-bodies.js';
 import type { DomainConfig } from '../domain/types.js';
+import { accessLog } from '../http/access-log.js';
+import { errorHandler } from '../http/error-handler.js';
+import { HttpError } from '../http/errors.js';
+import { healthcheck } from '../http/healthcheck.js';
+import { assignRequestId, openstackRequestId } from '../http/request-id.js';
+import { versionNegotiation } from '../http/versions.js';
+import { ImportService } from '../import/import-service.js';
 import { StageHosts } from '../import/stage-host.js';
 import { StagingArea, stagingDirectory } from '../import/staging.js';
-import { ImageAccess } from '../routes/image-access.js';
+import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import { mountCacheApi } from '../routes/cache.js';
 import { mountImageActions } from '../routes/image-actions.js';
 import { mountImageData } from '../routes/image-data.js';
 import { mountImageMembers } from '../routes/image-members.js';
 import { mountImageTags } from '../routes/image-tags.js';
-import { mountImportApi } from '../routes/import.js';
+import { mountImport } from '../routes/import.js';
 import { mountImages } from '../routes/images.js';
 import { mountInfo } from '../routes/info.js';
-import { mountMetadefs } from '../routes/metadefs.js';
+import { mountMetadefNamespaces } from '../routes/metadef-namespaces.js';
+import { mountMetadefObjects } from '../routes/metadef-objects.js';
+import { mountMetadefProperties } from '../routes/metadef-properties.js';
+import { mountMetadefResourceTypes } from '../routes/metadef-resource-types.js';
+import { mountMetadefTags } from '../routes/metadef-tags.js';
 import { mountSchemas } from '../routes/schemas.js';
-import type { Quotas } from '../quota/quotas.js';
+import { mountTasks } from '../routes/tasks.js';
+import { ImageAccess } from '../services/image-access.js';
+import { ImageDataService } from '../services/image-data.js';
+import { ImageImportService } from '../services/image-import.js';
+import { MetadefAccess } from '../services/metadef-access.js';
 import type { StoreRegistry } from '../store/registry.js';
-import { accessLog } from './access-log.js';
-import { errorHandler } from './error-handler.js';
-import { HttpError } from './errors.js';
-import { healthcheck } from './healthcheck.js';
-import { assignRequestId, openstackRequestId } from './request-id.js';
-import { versionNegotiation } from './versions.js';
 
 export interface AppDeps {
   config: GlanceConfig;
@@ -82,8 +92,27 @@ export function createApp(deps: AppDeps): Express {
 
   const router = express.Router({ caseSensitive: true, strict: true });
   const secureRbac = config.DEFAULT.enforce_secure_rbac;
+  const jsonLimit = deps.jsonBodyLimit;
+  const quotas = deps.quotas ?? NO_QUOTAS;
+  const cache = deps.cache ?? null;
   const access = new ImageAccess({ images, members, policy, secureRbac });
   const stageHosts = new StageHosts(config);
+  // This process's task runner; it cleans the staging area of residue, as upstream does at start-up.
+  const imports = new ImportService({ ...deps, quotas });
+  imports.sweepStaging();
+  const data = new ImageDataService({
+    access,
+    images,
+    stores,
+    imports: imports.imports,
+    staging: imports.staging,
+    quotas,
+    imageSizeCap: config.DEFAULT.image_size_cap,
+    userStorageQuota: config.DEFAULT.user_storage_quota,
+    hashingAlgorithm: config.DEFAULT.hashing_algorithm,
+    cache,
+    selfUrl: stageHosts.selfUrl,
+  });
   mountSchemas(router, domain);
   mountInfo(router, config, policy, deps.quotas);
   mountImages(router, {
@@ -93,30 +122,41 @@ export function createApp(deps: AppDeps): Express {
     filtering: config.import_filtering_opts,
     policy,
     domain,
-    jsonLimit: deps.jsonBodyLimit,
+    jsonLimit,
     importMethods: config.DEFAULT.enabled_import_methods,
     quotas: deps.quotas,
-    cache: deps.cache ?? null,
+    cache,
     staging: new StagingArea(stagingDirectory(config)),
     stageHosts,
   });
-  mountImageActions(router, access, images, deps.cache ?? null);
-  mountImageData(router, access, images, stores, {
-    imageSizeCap: config.DEFAULT.image_size_cap,
-    userStorageQuota: config.DEFAULT.user_storage_quota,
-    hashingAlgorithm: config.DEFAULT.hashing_algorithm,
-    quotas: deps.quotas,
-    cache: deps.cache ?? null,
-  });
+  mountImageActions(router, access, images, cache);
+  mountImageData(router, data);
   mountImageTags(router, access, images, domain);
-  mountImportApi(router, access, { ...deps, jsonLimit: deps.jsonBodyLimit, stageHosts });
+  mountImport(router, {
+    config,
+    jsonLimit,
+    data,
+    imports: new ImageImportService({ access, imports, config, quotas, stageHosts }),
+  });
+  mountTasks(router, { access, policy, service: imports, domain, jsonLimit });
   mountImageMembers(router, access, members, {
     memberQuota: config.DEFAULT.image_member_quota,
     secureRbac,
-    jsonLimit: deps.jsonBodyLimit,
+    jsonLimit,
   });
-  mountMetadefs(router, { metadefs: deps.metadefs, policy, domain, jsonLimit: deps.jsonBodyLimit });
-  mountCacheApi(router, { access, policy, cache: deps.cache ?? null });
+  // The Metadata Definitions API under /v2/metadefs, as upstream's v2 router maps it.
+  const metadefDeps = {
+    access: new MetadefAccess(deps.metadefs, policy),
+    schemas: metadefSchemas(domain),
+    limits: { limitParamDefault: domain.limitParamDefault, apiLimitMax: domain.apiLimitMax },
+    jsonLimit,
+  };
+  mountMetadefResourceTypes(router, metadefDeps);
+  mountMetadefNamespaces(router, metadefDeps);
+  mountMetadefProperties(router, metadefDeps);
+  mountMetadefObjects(router, metadefDeps);
+  mountMetadefTags(router, metadefDeps);
+  mountCacheApi(router, { access, policy, cache });
   app.use(router);
 
   app.use((req, _res, next) => next(new HttpError(IMPLEMENTED.has(req.method) ? 404 : 501)));

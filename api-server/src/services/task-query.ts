@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TASK_COLUMNS, type TaskColumn } from '../db/task-repo.js';
-import { HttpError } from '../http/errors.js';
+import { Invalid } from '../domain/errors.js';
 
 /** GET /v2/tasks parameters after upstream's RequestDeserializer.index and TasksController.index. */
 export interface TaskListParams {
@@ -16,7 +16,7 @@ export interface TaskListParams {
 const UUID_LIKE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 const STATUSES = ['pending', 'processing', 'success', 'failure'];
 
-const bad = (message: string) => new HttpError(400, message);
+const bad = (message: string) => new Invalid(message);
 
 const limitSchema = z.string().transform((text, ctx) => {
   if (!/^\s*[+-]?\d+\s*$/.test(text)) {

@@ -2,7 +2,7 @@ import type { RequestContext } from '../auth/context.js';
 import type { Policy, PolicyAction } from '../auth/policy.js';
 import type { MetadefRepository } from '../db/metadef-repo.js';
 import type { NamespaceRecord } from '../domain/metadef-types.js';
-import { HttpError } from '../http/errors.js';
+import { Forbidden, NotFound } from '../domain/errors.js';
 
 /** How a controller words a namespace it cannot use: each of upstream's metadef controllers has its own. */
 export type NamespaceMiss =
@@ -41,9 +41,9 @@ export class MetadefAccess {
     const found = await this.lookup(ctx, name);
     if (found !== null && found !== 'invisible') return found;
     if (found === null && miss === 'objects') {
-      throw new HttpError(404, `Metadata definition namespace=${name} was not found.`);
+      throw new NotFound(`Metadata definition namespace=${name} was not found.`);
     }
-    throw new HttpError(404, `Namespace ${name} not found`);
+    throw new NotFound(`Namespace ${name} not found`);
   }
 
   private target(ns: NamespaceRecord | null): { owner: string | null; visibility?: string } | undefined {
@@ -61,11 +61,10 @@ export class MetadefAccess {
       this.policy.enforce(ctx, action, this.target(ns));
     } catch (err) {
       if (
-        err instanceof HttpError &&
-        err.status === 403 &&
+        err instanceof Forbidden &&
         (action === 'get_metadef_namespace' || !this.check(ctx, 'get_metadef_namespace', ns))
       ) {
-        throw new HttpError(404);
+        throw new NotFound();
       }
       throw err;
     }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import pino from 'pino';
 import type { Fetch } from '../../../api-server/src/auth/keystone-client.js';
-import { createAuthMiddleware } from '../../../api-server/src/auth/middleware.js';
+import { createAuthMiddleware } from '../../../api-server/src/http/authenticate.js';
 import { buildPolicy } from '../../../api-server/src/auth/policy.js';
 import { parseIni } from '../../../api-server/src/config/ini.js';
 import { validateConfig } from '../../../api-server/src/config/load.js';

@@ -2,17 +2,17 @@ import type { RequestHandler, Response } from 'express';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import type { GlanceConfig } from '../config/load.js';
-import { HttpError } from '../http/errors.js';
-import { requestLocals } from '../http/locals.js';
-import type { RequestContext } from './context.js';
+import { HttpError } from './errors.js';
+import { requestLocals } from './locals.js';
+import type { RequestContext } from '../auth/context.js';
 import {
   KeystoneClient,
   KeystoneUnavailableError,
   type Fetch,
   type ServiceCredentials,
-} from './keystone-client.js';
-import { createPolicy, type Policy } from './policy.js';
-import { TokenValidator } from './token-validator.js';
+} from '../auth/keystone-client.js';
+import { createPolicy, type Policy } from '../auth/policy.js';
+import { TokenValidator } from '../auth/token-validator.js';
 
 export interface AuthDeps {
   /** Decides RequestContext.isAdmin (context_is_admin); by default the configuration's policy. */

@@ -3,9 +3,14 @@ import type { Policy, PolicyAction, PolicyTarget } from '../auth/policy.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import type { MemberRepository } from '../db/member-repo.js';
 import type { ImageRecord } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
+import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** check_is_image_mutable's refusal, which some controllers reword. */
+export class NotImageOwner extends Forbidden {
+  override readonly name: string = 'NotImageOwner';
+}
 
 /** An image the caller is allowed to know exists. */
 export interface VisibleImage {
@@ -28,7 +33,7 @@ export class ImageAccess {
   constructor(private readonly deps: ImageAccessDeps) {}
 
   /**
-   * The image if the caller may see it; otherwise HttpError(404, `notFound(id)`). Ids that are not UUIDs
+   * The image if the caller may see it; otherwise NotFound(`notFound(id)`). Ids that are not UUIDs
    * cannot name an image (upstream only creates UUIDs), so they are not looked up at all.
    */
   async find(
@@ -37,7 +42,7 @@ export class ImageAccess {
     notFound: (id: string) => string = (i) => `No image found with ID ${i}`,
   ): Promise<VisibleImage> {
     const image = UUID.test(id) ? await this.deps.images.get(id) : null;
-    if (!image || !(await this.visible(ctx, image))) throw new HttpError(404, notFound(id));
+    if (!image || !(await this.visible(ctx, image))) throw new NotFound(notFound(id));
     return { image };
   }
 
@@ -47,9 +52,8 @@ export class ImageAccess {
    */
   async marker(ctx: RequestContext, id: string): Promise<ImageRecord> {
     const image = UUID.test(id) ? await this.deps.images.get(id) : null;
-    if (!image) throw new HttpError(400, `No image found with ID ${id}`);
-    if (!(await this.visible(ctx, image)))
-      throw new HttpError(403, `Forbidding request, image ${id} not visible`);
+    if (!image) throw new Invalid(`No image found with ID ${id}`);
+    if (!(await this.visible(ctx, image))) throw new Forbidden(`Forbidding request, image ${id} not visible`);
     return image;
   }
 
@@ -77,7 +81,7 @@ export class ImageAccess {
       this.enforce(ctx, action, found);
       return true;
     } catch (err) {
-      if (err instanceof HttpError && (err.status === 403 || err.status === 404)) return false;
+      if (err instanceof Forbidden || err instanceof NotFound) return false;
       throw err;
     }
   }
@@ -88,9 +92,8 @@ export class ImageAccess {
     try {
       this.deps.policy.enforce(ctx, action, target);
     } catch (err) {
-      if (!(err instanceof HttpError) || err.status !== 403) throw err;
-      if (action === 'get_image' || !this.deps.policy.check(ctx, 'get_image', target))
-        throw new HttpError(404);
+      if (!(err instanceof Forbidden)) throw err;
+      if (action === 'get_image' || !this.deps.policy.check(ctx, 'get_image', target)) throw new NotFound();
       throw err;
     }
   }
@@ -104,7 +107,7 @@ export class ImageAccess {
     if (this.deps.secureRbac || ctx.isAdmin) return;
     const owner = found.image.owner;
     if (owner === null || ctx.projectId === null || owner !== ctx.projectId) {
-      throw new HttpError(403, 'You do not own this image');
+      throw new NotImageOwner('You do not own this image');
     }
   }
 }
