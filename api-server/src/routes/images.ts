@@ -13,6 +13,7 @@ import type { DomainConfig, ImageRecord } from '../domain/types.js';
 import { Conflict, Forbidden, NotFound } from '../domain/errors.js';
 import { HttpError } from '../http/errors.js';
 import { readJson, requireJson } from '../http/json-body.js';
+import { absoluteUrl, rawQuery } from '../http/request.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { sendJson, sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
@@ -44,15 +45,6 @@ export interface ImagesRouteDeps {
   /** Where staged data lives: here (removed with the image), or on the worker a delete is proxied to. */
   staging: StagingArea;
   stageHosts: StageHosts;
-}
-
-function baseUrl(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-}
-
-function rawQuery(req: Request): URLSearchParams {
-  const at = req.originalUrl.indexOf('?');
-  return new URLSearchParams(at < 0 ? '' : req.originalUrl.slice(at + 1));
 }
 
 /** /v2/images and /v2/images/{id}: list, create, show, PATCH and delete (upstream's images.py). */
@@ -106,7 +98,7 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
     await (deps.quotas ?? NO_QUOTAS).enforce(ctx.projectId, 'image_count_total', 1);
     const image = await images.create(changes.id ?? randomUUID(), changes);
     requestLocals(res).log.info({ imageId: image.id }, 'image created');
-    res.setHeader('Location', `${baseUrl(req)}/v2/images/${image.id}`);
+    res.setHeader('Location', absoluteUrl(req, `/v2/images/${image.id}`));
     if (deps.importMethods.length > 0)
       res.setHeader('OpenStack-image-import-methods', deps.importMethods.join(','));
     if (domain.enabledBackends.length > 0)

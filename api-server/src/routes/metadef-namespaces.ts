@@ -21,22 +21,11 @@ import { pythonJson } from '../domain/python-json.js';
 import { Forbidden, GlanceError, Invalid, NotFound } from '../domain/errors.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  absoluteUrl,
-  changed,
-  checkFourByte,
-  jsonBody,
-  rawQuery,
-  sendCreated,
-  sendModel,
-  truthy,
-  unlessDuplicate,
-  sendDeleted,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
-
-const protectedNamespace = (ns: NamespaceRecord): Forbidden =>
-  new Forbidden(`Metadata definition namespace ${ns.namespace} is protected and cannot be deleted.`);
+import { absoluteUrl, rawQuery } from '../http/request.js';
+import { changed, checkFourByte, truthy, unlessDuplicate } from '../services/metadef-rules.js';
+import { jsonBody } from '../http/json-body.js';
+import { sendCreated, sendModel, sendDeleted } from '../http/respond.js';
+import { protectedNamespace, type MetadefRouteDeps } from '../services/metadef-access.js';
 
 /** The namespace columns a create or update writes (the domain factory's and update's defaults applied). */
 function namespaceValues(body: WsObject, ctx: RequestContext): NamespaceValues {
@@ -242,21 +231,4 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
     PUT: { handler: update },
     DELETE: { bodyReject: true, handler: remove },
   });
-}
-
-/**
- * DELETE of a namespace's objects, properties or tags: upstream checks the namespace delete rule (and for tags
- * delete_metadef_tags) and refuses protected namespaces.
- */
-export function deleteNamespaceContent(deps: MetadefRouteDeps, kind: 'objects' | 'properties' | 'tags') {
-  const { access } = deps;
-  return async (req: Request, res: Response): Promise<void> => {
-    const ctx = requestContext(res);
-    const ns = await access.find(ctx, param(req, 'namespace'));
-    access.enforce(ctx, 'delete_metadef_namespace', ns);
-    if (kind === 'tags') access.enforce(ctx, 'delete_metadef_tags', ns);
-    if (ns.protected) throw protectedNamespace(ns);
-    await access.repo.deleteContent(ns.id, kind);
-    sendDeleted(res);
-  };
 }

@@ -7,17 +7,11 @@ import { METADEF_OBJECT, METADEF_OBJECTS, toModel } from '../domain/metadef-wsme
 import { Forbidden, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  changed,
-  checkFourByte,
-  jsonBody,
-  rawQuery,
-  sendModel,
-  unlessDuplicate,
-  sendDeleted,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
-import { deleteNamespaceContent } from './metadef-namespaces.js';
+import { changed, checkFourByte, unlessDuplicate } from '../services/metadef-rules.js';
+import { jsonBody } from '../http/json-body.js';
+import { rawQuery } from '../http/request.js';
+import { sendModel, sendDeleted } from '../http/respond.js';
+import { type MetadefRouteDeps } from '../services/metadef-access.js';
 
 const objectHref = (namespace: string, name: string): string =>
   `/v2/metadefs/namespaces/${namespace}/objects/${name}`;
@@ -135,7 +129,12 @@ export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): voi
   route(router, '/v2/metadefs/namespaces/:namespace/objects', 'GET, POST, DELETE', {
     GET: { handler: list },
     POST: { handler: create },
-    DELETE: { handler: deleteNamespaceContent(deps, 'objects') },
+    DELETE: {
+      handler: async (req, res) => {
+        await deps.access.deleteContent(requestContext(res), param(req, 'namespace'), 'objects');
+        sendDeleted(res);
+      },
+    },
   });
   route(router, '/v2/metadefs/namespaces/:namespace/objects/:object', 'GET, PUT, DELETE', {
     GET: { bodyReject: true, handler: show },

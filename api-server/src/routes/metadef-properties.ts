@@ -9,17 +9,11 @@ import { pythonJson } from '../domain/python-json.js';
 import { Forbidden, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  changed,
-  checkFourByte,
-  jsonBody,
-  rawQuery,
-  sendModel,
-  unlessDuplicate,
-  sendDeleted,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
-import { deleteNamespaceContent } from './metadef-namespaces.js';
+import { changed, checkFourByte, unlessDuplicate } from '../services/metadef-rules.js';
+import { jsonBody } from '../http/json-body.js';
+import { rawQuery } from '../http/request.js';
+import { sendModel, sendDeleted } from '../http/respond.js';
+import { type MetadefRouteDeps } from '../services/metadef-access.js';
 
 /** The property as the database stores it: its PropertyType serialised, name included. */
 function storedSchema(body: WsObject): JsonValue {
@@ -133,7 +127,12 @@ export function mountMetadefProperties(router: Router, deps: MetadefRouteDeps): 
   route(router, '/v2/metadefs/namespaces/:namespace/properties', 'GET, POST, DELETE', {
     GET: { bodyReject: true, handler: list },
     POST: { handler: create },
-    DELETE: { handler: deleteNamespaceContent(deps, 'properties') },
+    DELETE: {
+      handler: async (req, res) => {
+        await deps.access.deleteContent(requestContext(res), param(req, 'namespace'), 'properties');
+        sendDeleted(res);
+      },
+    },
   });
   route(router, '/v2/metadefs/namespaces/:namespace/properties/:property', 'GET, PUT, DELETE', {
     GET: { handler: show },

@@ -10,13 +10,10 @@ import {
 import { Forbidden, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  jsonBody,
-  sendDeleted,
-  sendModel,
-  unlessDuplicate,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
+import { jsonBody } from '../http/json-body.js';
+import { sendDeleted, sendModel } from '../http/respond.js';
+import { unlessDuplicate } from '../services/metadef-rules.js';
+import { type MetadefRouteDeps } from '../services/metadef-access.js';
 
 /** /v2/metadefs/resource_types and a namespace's associations (upstream's metadef_resource_types.py). */
 export function mountMetadefResourceTypes(router: Router, deps: MetadefRouteDeps): void {

@@ -8,16 +8,11 @@ import { METADEF_TAG, METADEF_TAGS } from '../domain/metadef-wsme.js';
 import { Forbidden, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  checkFourByte,
-  jsonBody,
-  rawQuery,
-  sendModel,
-  unlessDuplicate,
-  sendDeleted,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
-import { deleteNamespaceContent } from './metadef-namespaces.js';
+import { checkFourByte, unlessDuplicate } from '../services/metadef-rules.js';
+import { jsonBody } from '../http/json-body.js';
+import { rawQuery } from '../http/request.js';
+import { sendModel, sendDeleted } from '../http/respond.js';
+import { type MetadefRouteDeps } from '../services/metadef-access.js';
 
 // oslo_utils.strutils.bool_from_string's true words.
 const TRUE_STRINGS = new Set(['1', 't', 'true', 'on', 'y', 'yes']);
@@ -127,7 +122,12 @@ export function mountMetadefTags(router: Router, deps: MetadefRouteDeps): void {
   route(router, '/v2/metadefs/namespaces/:namespace/tags', 'GET, POST, DELETE', {
     GET: { handler: list },
     POST: { handler: createMany },
-    DELETE: { handler: deleteNamespaceContent(deps, 'tags') },
+    DELETE: {
+      handler: async (req, res) => {
+        await deps.access.deleteContent(requestContext(res), param(req, 'namespace'), 'tags');
+        sendDeleted(res);
+      },
+    },
   });
   route(router, '/v2/metadefs/namespaces/:namespace/tags/:tag', 'GET, POST, PUT, DELETE', {
     GET: { bodyReject: true, handler: show },

@@ -10,6 +10,7 @@ import type { DomainConfig } from '../domain/types.js';
 import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
 import { HttpError } from '../http/errors.js';
 import { requireJson } from '../http/json-body.js';
+import { rawQuery } from '../http/request.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { sendJson } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
@@ -26,11 +27,6 @@ export interface TasksRouteDeps {
   service: ImportService;
   domain: DomainConfig;
   jsonLimit: number;
-}
-
-function rawQuery(req: Request): URLSearchParams {
-  const at = req.originalUrl.indexOf('?');
-  return new URLSearchParams(at < 0 ? '' : req.originalUrl.slice(at + 1));
 }
 
 /**

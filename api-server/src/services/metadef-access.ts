@@ -1,6 +1,8 @@
 import type { RequestContext } from '../auth/context.js';
 import type { Policy, PolicyAction } from '../auth/policy.js';
 import type { MetadefRepository } from '../db/metadef-repo.js';
+import type { MetadefSchemas } from '../domain/metadef-bodies.js';
+import type { ListLimits } from '../domain/metadef-query.js';
 import type { NamespaceRecord } from '../domain/metadef-types.js';
 import { Forbidden, NotFound } from '../domain/errors.js';
 
@@ -10,6 +12,10 @@ export type NamespaceMiss =
   | 'plain'
   /** A missing one is the database layer's message, an invisible one "Namespace X not found" (objects). */
   | 'objects';
+
+/** Deleting a protected namespace, or anything in it. */
+export const protectedNamespace = (ns: NamespaceRecord): Forbidden =>
+  new Forbidden(`Metadata definition namespace ${ns.namespace} is protected and cannot be deleted.`);
 
 /**
  * Upstream's namespace lookup and MetadefAPIPolicy: the database layer's visibility rule (admins, the owner, and
@@ -55,6 +61,22 @@ export class MetadefAccess {
     return this.policy.check(ctx, action, this.target(ns));
   }
 
+  /**
+   * DELETE /v2/metadefs/namespaces/{ns}/objects|properties|tags: everything of that kind in the namespace, as
+   * the namespace controller's delete_objects, delete_properties and delete_tags.
+   */
+  async deleteContent(
+    ctx: RequestContext,
+    name: string,
+    kind: 'objects' | 'properties' | 'tags',
+  ): Promise<void> {
+    const ns = await this.find(ctx, name);
+    this.enforce(ctx, 'delete_metadef_namespace', ns);
+    if (kind === 'tags') this.enforce(ctx, 'delete_metadef_tags', ns);
+    if (ns.protected) throw protectedNamespace(ns);
+    await this.repo.deleteContent(ns.id, kind);
+  }
+
   /** MetadefAPIPolicy._enforce */
   enforce(ctx: RequestContext, action: PolicyAction, ns: NamespaceRecord | null = null): void {
     try {
@@ -69,4 +91,12 @@ export class MetadefAccess {
       throw err;
     }
   }
+}
+
+/** What every metadef router needs. */
+export interface MetadefRouteDeps {
+  access: MetadefAccess;
+  schemas: MetadefSchemas;
+  limits: ListLimits;
+  jsonLimit: number;
 }
