@@ -1,7 +1,6 @@
 import { pythonJson } from './python-json.js';
 import { Forbidden, Invalid } from './errors.js';
-import type { JsonObject } from './json-schema.js';
-import { metadefValidationMessage } from './metadef-json-schema.js';
+import { METADEF_KEYWORDS, validationMessage, type JsonObject } from './json-schema.js';
 import type { ObjectValues } from './metadef-types.js';
 import {
   METADEF_OBJECT,
@@ -76,7 +75,7 @@ function checkAllowed(body: JsonValue, readOnly: readonly string[]): void {
 
 /** glance.schema.Schema.validate: the schema's name and jsonschema's message in a 400. */
 export function validateBody(body: JsonValue, schema: JsonObject): void {
-  const message = metadefValidationMessage(body, schema);
+  const message = validationMessage(body, schema, METADEF_KEYWORDS);
   if (message !== null) {
     throw new Invalid(`Provided object does not match schema '${String(schema.name)}': ${message}`);
   }
