@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { Conflict, Forbidden, Invalid, UnsupportedMediaType } from './errors.js';
+import { READ_ONLY_IMAGE_ATTRIBUTES, WRITABLE_IMAGE_ATTRIBUTES } from './image-attributes.js';
 import { nodeHashName } from '../store/hash-algorithms.js';
 import {
   checkDbInt,
@@ -55,35 +56,8 @@ export interface PatchOp {
 }
 
 // Attributes of the domain Image a PATCH may name; anything else is an extra property.
-const IMAGE_ATTRIBUTES = new Set([
-  'name',
-  'visibility',
-  'protected',
-  'os_hidden',
-  'min_disk',
-  'min_ram',
-  'owner',
-  'disk_format',
-  'container_format',
-  'tags',
-  'locations',
-]);
-
-const READ_ONLY = new Set([
-  'created_at',
-  'updated_at',
-  'status',
-  'checksum',
-  'size',
-  'virtual_size',
-  'direct_url',
-  'self',
-  'file',
-  'schema',
-  'id',
-  'os_hash_algo',
-  'os_hash_value',
-]);
+const IMAGE_ATTRIBUTES: ReadonlySet<string> = new Set(WRITABLE_IMAGE_ATTRIBUTES);
+const READ_ONLY: ReadonlySet<string> = new Set(READ_ONLY_IMAGE_ATTRIBUTES);
 
 // Python's str() of a value inside a message.
 function pyStr(value: JsonValue | undefined): string {
