@@ -34,6 +34,7 @@ export abstract class GlanceError extends Error {
 
   constructor(message?: string, options: GlanceErrorOptions = {}) {
     super(message ?? '', options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
     this.explanation = message ?? null;
     this.afterDefault = options.afterDefault ?? false;
   }
@@ -41,42 +42,35 @@ export abstract class GlanceError extends Error {
 
 /** Data supplied was not valid (Invalid, BadRequest, the schema's refusals). */
 export class Invalid extends GlanceError {
-  override readonly name: string = 'Invalid';
   readonly kind = 'invalid';
 }
 
 /** Not allowed: policy, ownership, read-only and reserved attributes, a protected image. */
 export class Forbidden extends GlanceError {
-  override readonly name: string = 'Forbidden';
   readonly kind = 'forbidden';
 }
 
 export class NotFound extends GlanceError {
-  override readonly name: string = 'NotFound';
   readonly kind = 'not-found';
 }
 
 /** The resource's state forbids the change (Conflict, Duplicate, a status transition lost to another). */
 export class Conflict extends GlanceError {
-  override readonly name: string = 'Conflict';
   readonly kind = 'conflict';
 }
 
 /** The resource went away during the request, or the store will take no more data. */
 export class Gone extends GlanceError {
-  override readonly name: string = 'Gone';
   readonly kind = 'gone';
 }
 
 /** A size cap, storage quota or Keystone limit (LimitExceeded, ImageSizeLimitExceeded, StorageFull). */
 export class LimitExceeded extends GlanceError {
-  override readonly name: string = 'LimitExceeded';
   readonly kind = 'limit-exceeded';
 }
 
 /** InvalidContentType; `acceptPatch` lists the media types a PATCH would have been accepted in. */
 export class UnsupportedMediaType extends GlanceError {
-  override readonly name: string = 'UnsupportedMediaType';
   readonly kind = 'unsupported-media-type';
   readonly acceptPatch: readonly string[] | null;
 
@@ -88,13 +82,11 @@ export class UnsupportedMediaType extends GlanceError {
 
 /** A failure upstream reports as its own (500) rather than the caller's. */
 export class InternalError extends GlanceError {
-  override readonly name: string = 'InternalError';
   readonly kind = 'internal';
 }
 
 /** The store or service the data is on cannot be used right now (RemoteServiceUnavailable, permissions). */
 export class ServiceUnavailable extends GlanceError {
-  override readonly name: string = 'ServiceUnavailable';
   readonly kind = 'unavailable';
 }
 
@@ -103,7 +95,6 @@ export class ServiceUnavailable extends GlanceError {
  * explanation (upstream's proxy_response_error).
  */
 export class RemoteRefused extends GlanceError {
-  override readonly name: string = 'RemoteRefused';
   readonly kind = 'remote';
   readonly status: number;
 
@@ -118,9 +109,8 @@ export class RemoteRefused extends GlanceError {
  * sending, so the connection is not kept for another request.
  */
 export class DataLeftUnread extends Error {
-  override readonly name: string = 'DataLeftUnread';
-
   constructor(readonly reason: GlanceError) {
     super(reason.message);
+    this.name = 'DataLeftUnread';
   }
 }

@@ -30,7 +30,6 @@ function errorCode(err: unknown): string | undefined {
 
 /** The stage host could not be reached (upstream's HTTPServerError from its proxy, not a proxied answer). */
 export class StageHostUnavailable extends GlanceError {
-  override readonly name: string = 'StageHostUnavailable';
   /** Not reached at all (upstream's 504), or broken off after connecting (502). */
   readonly kind: 'gateway-timeout' | 'bad-gateway';
 

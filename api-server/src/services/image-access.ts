@@ -8,9 +8,7 @@ import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** check_is_image_mutable's refusal, which some controllers reword. */
-export class NotImageOwner extends Forbidden {
-  override readonly name: string = 'NotImageOwner';
-}
+export class NotImageOwner extends Forbidden {}
 
 /** An image the caller is allowed to know exists. */
 export interface VisibleImage {

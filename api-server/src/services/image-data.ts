@@ -19,7 +19,7 @@ import type { ImageRecord } from '../domain/types.js';
 import { STAGE_HOST } from '../import/bookkeeping.js';
 import { ImageGone, type ImportRepository } from '../import/import-repo.js';
 import type { StagingArea } from '../import/staging.js';
-import { NO_QUOTAS, type QuotaResource, type Quotas } from '../quota/quotas.js';
+import type { QuotaResource, Quotas } from '../quota/quotas.js';
 import { StoreError } from '../store/errors.js';
 import { ingestImageData, type IngestResult } from '../store/ingest.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
@@ -43,8 +43,8 @@ export interface ImageDataDeps {
   stores: StoreRegistry;
   imports: ImportRepository;
   staging: StagingArea;
-  /** Keystone unified limits (image_size_total, image_stage_total, image_count_uploading); none by default. */
-  quotas?: Quotas;
+  /** Keystone unified limits (image_size_total, image_stage_total, image_count_uploading). */
+  quotas: Quotas;
   /** [DEFAULT] image_size_cap in bytes. */
   imageSizeCap: number;
   /** [DEFAULT] user_storage_quota in bytes; 0 means no quota. */
@@ -111,16 +111,13 @@ interface Receipt<T> {
 }
 
 /**
- * An image's data in and out: upstream's image_data.py download, and receiving data, as its upload (into a store) and stage (into staging): the
- * quota checks, the compare-and-set from queued that makes one request the only writer, the image put back to
- * queued when the data does not all arrive, and the data streamed through the size limit, never buffered.
+ * An image's data, out (upstream's image_data.py download) and in: its upload (into a store) and stage (into
+ * staging) share one way of receiving it, with the quota checks, the compare-and-set from queued that makes one
+ * request the only writer, the image put back to queued when the data does not all arrive, and the data
+ * streamed through the size limit, never buffered.
  */
 export class ImageDataService {
-  readonly #quotas: Quotas;
-
-  constructor(private readonly deps: ImageDataDeps) {
-    this.#quotas = deps.quotas ?? NO_QUOTAS;
-  }
+  constructor(private readonly deps: ImageDataDeps) {}
 
   /** PUT /v2/images/{id}/file: the data into `storeId` (multistore's x-image-meta-store) or the default store. */
   async upload(
@@ -263,7 +260,7 @@ export class ImageDataService {
       }
     };
     try {
-      await this.#quotas.enforce(ctx.projectId, 'image_count_uploading');
+      await this.deps.quotas.enforce(ctx.projectId, 'image_count_uploading');
     } catch (err) {
       await restore();
       throw unread(err);
@@ -326,7 +323,7 @@ export class ImageDataService {
 
   /** A Keystone limit checked before any data is read. */
   private async enforceQuota(ctx: RequestContext, resource: QuotaResource): Promise<void> {
-    await this.#quotas.enforce(ctx.projectId, resource).catch((err: unknown) => {
+    await this.deps.quotas.enforce(ctx.projectId, resource).catch((err: unknown) => {
       throw unread(err);
     });
   }

@@ -12,15 +12,15 @@ import { requestedStores, type ImportMethod, type ImportRequest } from '../impor
 import type { ImportService } from '../import/import-service.js';
 import type { StageHosts } from '../import/stage-host.js';
 import { UriRefused } from '../import/uri-filter.js';
-import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
+import type { Quotas } from '../quota/quotas.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';
 
 export interface ImageImportDeps {
   access: ImageAccess;
   imports: ImportService;
   config: GlanceConfig;
-  /** Keystone unified limits (image_size_total); none by default. */
-  quotas?: Quotas;
+  /** Keystone unified limits (image_size_total). */
+  quotas: Quotas;
   /** Distributed import: the proxy to the worker holding an image's staged data. */
   stageHosts: StageHosts;
 }
@@ -112,15 +112,11 @@ function unavailableMethod(method: ImportMethod, config: GlanceConfig): Invalid 
  * the site, then either passed on to the worker holding the staged data or started here as a task.
  */
 export class ImageImportService {
-  readonly #quotas: Quotas;
-
-  constructor(private readonly deps: ImageImportDeps) {
-    this.#quotas = deps.quotas ?? NO_QUOTAS;
-  }
+  constructor(private readonly deps: ImageImportDeps) {}
 
   /**
-   * Starts the import, or has the stage host start it (its request id is returned); null when there is
-   * nothing to do or the task was started here.
+   * Starts the import here as a task, or has the stage host start it (its request id is returned), or does
+   * nothing when copy-image finds the image in every store already.
    */
   async start(
     ctx: RequestContext,
@@ -129,7 +125,7 @@ export class ImageImportService {
   ): Promise<{ remoteRequestId: string | null }> {
     const { access, imports, config, stageHosts } = this.deps;
     const { request } = call;
-    await this.#quotas.enforce(ctx.projectId, 'image_size_total');
+    await this.deps.quotas.enforce(ctx.projectId, 'image_size_total');
     const found = await access.find(ctx, call.imageId);
     const image = found.image;
     checkImportable(image, request.method);
