@@ -11,8 +11,6 @@ import { pythonJson } from '../domain/python-json.js';
 // Rows are written as upstream's loader writes them (no updated_at, seeded resource types protected, object
 // `required` lists not stored, schemas as Python's json.dumps), so the API shows loaded definitions the same.
 
-export const DEFAULT_METADEFS_DIR = '/etc/glance/metadefs/';
-
 const optionalText = z.string().nullish();
 
 // Only what the loader reads is checked; upstream ignores everything else in a file.
