@@ -35,6 +35,7 @@ import { mountSchemas } from '../routes/schemas.js';
 import { mountTasks } from '../routes/tasks.js';
 import { ImageAccess } from '../services/image-access.js';
 import { ImageDataService } from '../services/image-data.js';
+import { ImageDeletion } from '../services/image-deletion.js';
 import { ImageImportService } from '../services/image-import.js';
 import { MetadefAccess } from '../services/metadef-access.js';
 import type { StoreRegistry } from '../store/registry.js';
@@ -125,9 +126,14 @@ export function createApp(deps: AppDeps): Express {
     jsonLimit,
     importMethods: config.DEFAULT.enabled_import_methods,
     quotas: deps.quotas,
-    cache,
-    staging: new StagingArea(stagingDirectory(config)),
-    stageHosts,
+    deletion: new ImageDeletion({
+      access,
+      images,
+      stores,
+      cache,
+      staging: new StagingArea(stagingDirectory(config)),
+      stageHosts,
+    }),
   });
   mountImageActions(router, access, images, cache);
   mountImageData(router, data);
