@@ -20,6 +20,7 @@ const STATUS: Record<ErrorKind, number> = {
   'bad-gateway': 502,
   unavailable: 503,
   'gateway-timeout': 504,
+  // A refusal passed on from another worker answers with that worker's status (RemoteRefused.status).
   remote: 500,
 };
 

@@ -25,6 +25,7 @@ import { ingestImageData, type IngestResult } from '../store/ingest.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
 import { readLocations } from '../store/read-locations.js';
 import type { StoreEntry, StoreRegistry } from '../store/registry.js';
+import type { ByteRange } from '../store/store.js';
 import { NotImageOwner, type ImageAccess, type VisibleImage } from './image-access.js';
 
 /** Image data as the API edge hands it over: the request body, read only when the service asks for it. */
@@ -84,18 +85,12 @@ function quotaExceededMessage(size: number | null, remaining: number): string {
 
 const unread = (err: unknown): unknown => (err instanceof GlanceError ? new DataLeftUnread(err) : err);
 
-/** Bytes to send, both ends inclusive. */
-export interface ByteSpan {
-  start: number;
-  end: number;
-}
-
 /** What a download sends: `data` is the whole image of `size` bytes, or the `span` of it asked for. */
 export interface Download {
   image: ImageRecord;
   data: NodeJS.ReadableStream;
   size: number;
-  span: ByteSpan | null;
+  span: ByteRange | null;
 }
 
 /** How one way of receiving data differs from the other. */
@@ -286,7 +281,7 @@ export class ImageDataService {
   async download(
     ctx: RequestContext,
     imageId: string,
-    rangeOf: (size: number) => ByteSpan | null,
+    rangeOf: (size: number) => ByteRange | null,
     log: Logger,
   ): Promise<Download | null> {
     const { access, stores } = this.deps;
