@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { Conflict, Forbidden, Invalid, UnsupportedMediaType } from './errors.js';
 import { READ_ONLY_IMAGE_ATTRIBUTES, WRITABLE_IMAGE_ATTRIBUTES } from './image-attributes.js';
-import { nodeHashName } from '../store/hash-algorithms.js';
+import { nodeHashName } from './hash-algorithms.js';
 import {
   checkDbInt,
   checkLocationQuota,
