@@ -37,6 +37,7 @@ import { ImageAccess } from '../services/image-access.js';
 import { ImageDataService } from '../services/image-data.js';
 import { ImageDeletion } from '../services/image-deletion.js';
 import { ImageImportService } from '../services/image-import.js';
+import { ImageMembers } from '../services/image-members.js';
 import { MetadefAccess } from '../services/metadef-access.js';
 import type { StoreRegistry } from '../store/registry.js';
 
@@ -145,11 +146,11 @@ export function createApp(deps: AppDeps): Express {
     imports: new ImageImportService({ access, imports, config, quotas, stageHosts }),
   });
   mountTasks(router, { access, policy, service: imports, domain, jsonLimit });
-  mountImageMembers(router, access, members, {
-    memberQuota: config.DEFAULT.image_member_quota,
-    secureRbac,
+  mountImageMembers(
+    router,
+    new ImageMembers({ access, members, memberQuota: config.DEFAULT.image_member_quota, secureRbac }),
     jsonLimit,
-  });
+  );
   // The Metadata Definitions API under /v2/metadefs, as upstream's v2 router maps it.
   const metadefDeps = {
     access: new MetadefAccess(deps.metadefs, policy),
