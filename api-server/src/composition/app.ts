@@ -39,6 +39,7 @@ import { ImageDeletion } from '../services/image-deletion.js';
 import { ImageImportService } from '../services/image-import.js';
 import { ImageMembers } from '../services/image-members.js';
 import { MetadefAccess } from '../services/metadef-access.js';
+import { Tasks } from '../services/tasks.js';
 import type { StoreRegistry } from '../store/registry.js';
 
 export interface AppDeps {
@@ -145,7 +146,7 @@ export function createApp(deps: AppDeps): Express {
     data,
     imports: new ImageImportService({ access, imports, config, quotas, stageHosts }),
   });
-  mountTasks(router, { access, policy, service: imports, domain, jsonLimit });
+  mountTasks(router, { tasks: new Tasks({ access, policy, imports, domain }), domain, jsonLimit });
   mountImageMembers(
     router,
     new ImageMembers({ access, members, memberQuota: config.DEFAULT.image_member_quota, secureRbac }),
