@@ -1,5 +1,5 @@
 import type { GlanceConfig } from '../config/load.js';
-import { HttpError } from '../http/errors.js';
+import { Forbidden } from '../domain/errors.js';
 import { evaluate, parseCheck, type Check, type Target } from './check-string.js';
 import { policyCreds, type RequestContext } from './context.js';
 import { DEFAULT_RULES, type RuleDefault, type RuleName } from './policy-defaults.js';
@@ -23,7 +23,7 @@ export interface PolicyTarget {
 }
 
 export interface Policy {
-  /** Throws HttpError(403) "You are not authorized to complete <action> action." unless the rule passes. */
+  /** Throws Forbidden "You are not authorized to complete <action> action." unless the rule passes. */
   enforce(ctx: RequestContext, action: PolicyAction, target?: PolicyTarget): void;
   check(ctx: RequestContext, action: PolicyAction, target?: PolicyTarget): boolean;
   /** context_is_admin (role:admin by default), which decides RequestContext.isAdmin. */
@@ -84,7 +84,7 @@ export function buildPolicy(options: PolicyOptions): Policy {
   return {
     enforce(ctx, action, target) {
       if (!check(ctx, action, imageTarget(ctx, target))) {
-        throw new HttpError(403, `You are not authorized to complete ${action} action.`);
+        throw new Forbidden(`You are not authorized to complete ${action} action.`);
       }
     },
     check(ctx, action, target) {

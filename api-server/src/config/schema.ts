@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nodeHashName } from '../store/hash-algorithms.js';
+import { nodeHashName } from '../domain/hash-algorithms.js';
 import { bool, byteSize, dict, host, int, list, optionalStr, str } from './values.js';
 
 // The options our server interprets, with upstream Glance 25's defaults. Keys keep upstream's names so that the

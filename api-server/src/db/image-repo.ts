@@ -13,7 +13,8 @@ import type {
   SortKey,
   Visibility,
 } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
+import { Conflict } from '../domain/errors.js';
+import { transaction } from './pool.js';
 
 /** Who is listing: upstream scopes a non-admin to public, owned and shared-with-them images. */
 export interface ListScope {
@@ -374,27 +375,12 @@ export class ImageRepository {
     return this.load(this.pool, rows);
   }
 
-  private async transaction<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
-      const result = await fn(conn);
-      await conn.commit();
-      return result;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
-  }
-
   /** Inserts a queued image; 409 when the id is taken (deleted images keep theirs). */
   async create(id: string, changes: ImageChanges): Promise<ImageRecord> {
     const now = nowSeconds();
     const c = changes.columns;
     try {
-      return await this.transaction(async (conn) => {
+      return await transaction(this.pool, async (conn) => {
         await conn.query(
           `INSERT INTO images (id, name, disk_format, container_format, size, virtual_size, status, visibility,
              checksum, os_hash_algo, os_hash_value, min_disk, min_ram, owner, protected, os_hidden,
@@ -420,7 +406,7 @@ export class ImageRepository {
         return (await this.getWith(conn, id)) as ImageRecord;
       });
     } catch (err) {
-      if (isDuplicateEntry(err)) throw new HttpError(409, `Image ID ${id} already exists!`);
+      if (isDuplicateEntry(err)) throw new Conflict(`Image ID ${id} already exists!`);
       throw err;
     }
   }
@@ -502,12 +488,12 @@ export class ImageRepository {
    */
   async update(id: string, changes: ImageChanges, locations?: LocationWrite): Promise<ImageRecord | null> {
     const now = nowSeconds();
-    return this.transaction(async (conn) => {
+    return transaction(this.pool, async (conn) => {
       if (!(await this.writeColumns(conn, id, changes.columns, now))) return null;
       await this.writeProperties(conn, id, changes, now);
       if (changes.tags) await this.writeTags(conn, id, changes.tags, now);
       if (locations && !(await this.writeLocations(conn, id, locations, now))) {
-        throw new HttpError(409, 'The image changed while its locations were being updated.');
+        throw new Conflict('The image changed while its locations were being updated.');
       }
       return this.getWith(conn, id);
     });
@@ -584,7 +570,7 @@ export class ImageRepository {
   /** saving → active with the upload's hashes, sizes and location, atomically; false if the image moved on. */
   async completeUpload(id: string, upload: UploadResult): Promise<ImageRecord | null> {
     const now = nowSeconds();
-    return this.transaction(async (conn) => {
+    return transaction(this.pool, async (conn) => {
       const [result] = await conn.query<ResultSetHeader>(
         `UPDATE images SET status = 'active', size = ?, checksum = ?, os_hash_algo = ?, os_hash_value = ?,
                 virtual_size = COALESCE(virtual_size, ?), updated_at = ?
@@ -607,7 +593,7 @@ export class ImageRepository {
    */
   async softDelete(id: string): Promise<ImageLocation[] | null> {
     const now = nowSeconds();
-    return this.transaction(async (conn) => {
+    return transaction(this.pool, async (conn) => {
       const image = await this.getWith(conn, id, true);
       if (!image) return null;
       await conn.query(
@@ -639,7 +625,7 @@ export class ImageRepository {
     quota: number,
   ): Promise<'added' | 'present' | 'gone' | { over: number }> {
     const now = nowSeconds();
-    return this.transaction(async (conn) => {
+    return transaction(this.pool, async (conn) => {
       const [locked] = await conn.query<RowDataPacket[]>(
         'SELECT id FROM images WHERE id = ? AND deleted = 0 FOR UPDATE',
         [id],
@@ -664,7 +650,7 @@ export class ImageRepository {
   /** Soft-deletes one live tag, matched exactly (the column's collation ignores case); false when absent. */
   async removeTag(id: string, tag: string): Promise<boolean> {
     const now = nowSeconds();
-    return this.transaction(async (conn) => {
+    return transaction(this.pool, async (conn) => {
       const [result] = await conn.query<ResultSetHeader>(
         `UPDATE image_tags SET deleted = 1, deleted_at = ?, updated_at = ?
           WHERE image_id = ? AND BINARY value = BINARY ? AND deleted = 0`,

@@ -1,6 +1,7 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { MemberRecord, MemberStatus } from '../domain/types.js';
 import { nowSeconds } from './image-repo.js';
+import { transaction } from './pool.js';
 
 /** Whose memberships a caller may see: upstream lets a non-admin see rows of images it owns or its own rows. */
 export interface MemberScope {
@@ -78,48 +79,41 @@ export class MemberRepository {
    */
   async add(imageId: string, member: string): Promise<MemberRecord | null> {
     const now = nowSeconds();
-    const conn = await this.pool.getConnection();
     try {
-      await conn.beginTransaction();
-      const [rows] = await conn.query<MemberRow[]>(
-        `SELECT id, deleted FROM image_members WHERE image_id = ? AND member = ?
+      return await transaction(this.pool, async (conn) => {
+        const [rows] = await conn.query<MemberRow[]>(
+          `SELECT id, deleted FROM image_members WHERE image_id = ? AND member = ?
           ORDER BY deleted ASC, id DESC LIMIT 1 FOR UPDATE`,
-        [imageId, member],
-      );
-      const existing = rows[0];
-      if (existing && !existing.deleted) {
-        await conn.rollback();
-        return null;
-      }
-      if (existing) {
-        await conn.query(
-          `UPDATE image_members SET status = 'pending', can_share = 0, created_at = ?, updated_at = ?,
+          [imageId, member],
+        );
+        const existing = rows[0];
+        if (existing && !existing.deleted) return null;
+        if (existing) {
+          await conn.query(
+            `UPDATE image_members SET status = 'pending', can_share = 0, created_at = ?, updated_at = ?,
                   deleted = 0, deleted_at = NULL WHERE id = ?`,
-          [now, now, existing.id],
-        );
-      } else {
-        await conn.query(
-          `INSERT INTO image_members (image_id, member, can_share, status, created_at, updated_at, deleted_at, deleted)
+            [now, now, existing.id],
+          );
+        } else {
+          await conn.query(
+            `INSERT INTO image_members (image_id, member, can_share, status, created_at, updated_at, deleted_at, deleted)
            VALUES (?, ?, 0, 'pending', ?, ?, NULL, 0)`,
-          [imageId, member, now, now],
-        );
-      }
-      await conn.commit();
-      return {
-        image_id: imageId,
-        member,
-        status: 'pending',
-        can_share: false,
-        created_at: now,
-        updated_at: now,
-      };
+            [imageId, member, now, now],
+          );
+        }
+        return {
+          image_id: imageId,
+          member,
+          status: 'pending',
+          can_share: false,
+          created_at: now,
+          updated_at: now,
+        };
+      });
     } catch (err) {
-      await conn.rollback().catch(() => undefined);
       // Two adds of a new pair both hold the gap lock; InnoDB lets one insert and kills the other.
       if ((err as { code?: unknown }).code === 'ER_LOCK_DEADLOCK') return null;
       throw err;
-    } finally {
-      conn.release();
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { transaction } from './pool.js';
 import type {
   AssociationRecord,
   MetadefScope,
@@ -93,21 +94,6 @@ function orderBy(keys: readonly string[], dir: SortDir): string {
 
 export class MetadefRepository {
   constructor(private readonly pool: Pool) {}
-
-  private async transaction<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
-      const result = await fn(conn);
-      await conn.commit();
-      return result;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
-  }
 
   // ---- namespaces
 
@@ -212,7 +198,7 @@ export class MetadefRepository {
 
   /** The namespace and everything in it, in one transaction (upstream's delete_cascade). */
   async deleteNamespace(id: number): Promise<boolean> {
-    return this.transaction(async (conn) => {
+    return transaction(this.pool, async (conn) => {
       for (const table of [
         'metadef_tags',
         'metadef_objects',
@@ -403,7 +389,7 @@ export class MetadefRepository {
    * changes when one of them is a duplicate (DuplicateError names it).
    */
   async createTags(namespaceId: number, names: string[], append: boolean, now: Date): Promise<void> {
-    await this.transaction(async (conn) => {
+    await transaction(this.pool, async (conn) => {
       if (!append) await conn.query('DELETE FROM metadef_tags WHERE namespace_id = ?', [namespaceId]);
       for (const name of names) {
         try {

@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { PoolConnection as CoreConnection } from 'mysql2';
-import type { Pool, PoolOptions } from 'mysql2/promise';
+import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import { z } from 'zod';
 
 /** The parts of an oslo.db `[database] connection` URL that reach the MySQL client. */
@@ -184,4 +184,20 @@ export function createPool(connection: string, opts: CreatePoolOptions = {}): Po
   // mysql2 queues commands per connection, so these run before the query that asked for the connection.
   pool.pool.on('connection', (conn) => initSession(conn, sqlMode));
   return pool;
+}
+
+/** Runs `fn` on one connection of `pool` in a transaction: committed when it returns, rolled back when it throws. */
+export async function transaction<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    const result = await fn(conn);
+    await conn.commit();
+    return result;
+  } catch (err) {
+    await conn.rollback().catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
 }

@@ -1,6 +1,7 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { pythonJson } from '../http/error-body.js';
+import { pythonJson } from '../domain/python-json.js';
 import { nowSeconds } from './image-repo.js';
+import { transaction } from './pool.js';
 
 export const TASK_TYPES = ['import', 'api_image_import'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -132,9 +133,7 @@ export class TaskRepository {
   /** Inserts a pending task and its info in one transaction, as task_create does. */
   async create(task: NewTask): Promise<TaskRecord> {
     const now = nowSeconds();
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    await transaction(this.pool, async (conn) => {
       await conn.query(
         `INSERT INTO tasks (id, type, status, owner, expires_at, created_at, updated_at, deleted_at, deleted,
            image_id, request_id, user_id)
@@ -146,13 +145,7 @@ export class TaskRepository {
         storedJson(task.input),
         '',
       ]);
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
     return (await this.find(task.id)) as TaskRecord;
   }
 
@@ -268,9 +261,7 @@ export class TaskRepository {
   ): Promise<boolean> {
     const now = nowSeconds();
     const expires = new Date(now.getTime() + ttlHours * 3_600_000);
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    return transaction(this.pool, async (conn) => {
       const [result] = await conn.query<ResultSetHeader>(
         `UPDATE tasks SET status = ?, expires_at = ?, updated_at = ?
           WHERE id = ? AND status IN ('pending', 'processing')`,
@@ -284,14 +275,8 @@ export class TaskRepository {
           [outcome.status === 'success' ? storedJson(outcome.result) : outcome.message, id],
         );
       }
-      await conn.commit();
       return result.affectedRows === 1;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
   }
 
   /** A progress message on a processing task (which also renews its updated_at); false once it has ended. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpError } from '../http/errors.js';
+import { Forbidden, Invalid } from './errors.js';
 import {
   checkDbInt,
   checkNo4ByteTags,
@@ -40,7 +40,7 @@ export interface CreateTarget {
 export interface CreateOptions {
   config: CreateConfig;
   /**
-   * Runs the add_image and publicize/communitize policies; throws HttpError(403). Called where upstream
+   * Runs the add_image and publicize/communitize policies; throws Forbidden. Called where upstream
    * enforces them: after the body is validated, before the legacy owner check and the factory's checks.
    */
   authorize(target: CreateTarget): void;
@@ -92,18 +92,18 @@ const baseSchema = z.object({
 
 /**
  * Turns a POST /v2/images JSON body into the image to create.
- * @throws HttpError 400 (schema, key length, values), 403 (read-only, reserved, owner), 413 (quotas)
+ * @throws Invalid (schema, key length, values), Forbidden (read-only, reserved, owner), LimitExceeded (quotas)
  */
 export function parseCreateBody(body: unknown, ctx: DomainContext, opts: CreateOptions): ImageChanges {
   if (!bodySchema.safeParse(body).success) {
     // Upstream crashes (500) on a JSON array here; an object is the only sensible input.
-    throw new HttpError(400, 'Request body must be a JSON object.');
+    throw new Invalid('Request body must be a JSON object.');
   }
   // zod's copy would lose a "__proto__" key; the checked original keeps it.
   const input = body as JsonObject;
 
   for (const key of DISALLOWED) {
-    if (Object.hasOwn(input, key)) throw new HttpError(403, `Attribute '${key}' is read-only.`);
+    if (Object.hasOwn(input, key)) throw new Forbidden(`Attribute '${key}' is read-only.`);
   }
   validateAgainstImageSchema(input, imageValidationSchema(opts.config));
 
@@ -112,24 +112,23 @@ export function parseCreateBody(body: unknown, ctx: DomainContext, opts: CreateO
     if (!(BASE_KEYS as readonly string[]).includes(key)) extra[key] = value;
   }
   for (const key of Object.keys(extra)) {
-    if (pyLength(key) > 255)
-      throw new HttpError(400, 'Custom property should not be greater than 255 characters.');
-    if (isReservedName(key)) throw new HttpError(403, undefined, {}, `Attribute '${key}' is reserved.`);
+    if (pyLength(key) > 255) throw new Invalid('Custom property should not be greater than 255 characters.');
+    if (isReservedName(key)) throw new Forbidden(`Attribute '${key}' is reserved.`, { afterDefault: true });
   }
 
   const base = baseSchema.parse(input);
   const owner = Object.hasOwn(input, 'owner') ? (base.owner ?? null) : ctx.projectId;
   opts.authorize({ owner, visibility: base.visibility ?? 'private' });
   if (!opts.config.enforceSecureRbac && !ctx.isAdmin && owner !== ctx.projectId) {
-    throw new HttpError(403, `You are not permitted to create images owned by '${owner ?? 'None'}'.`);
+    throw new Forbidden(`You are not permitted to create images owned by '${owner ?? 'None'}'.`);
   }
 
   checkTagQuota(base.tags?.length ?? 0, opts.config);
   const tags = [...new Set(base.tags ?? [])];
   for (const key of READ_ONLY) {
-    if (Object.hasOwn(input, key)) throw new HttpError(403, `Attribute '${key}' is read-only.`);
+    if (Object.hasOwn(input, key)) throw new Forbidden(`Attribute '${key}' is read-only.`);
   }
-  if (Object.hasOwn(extra, 'locations')) throw new HttpError(403, "Attribute 'locations' is reserved.");
+  if (Object.hasOwn(extra, 'locations')) throw new Forbidden("Attribute 'locations' is reserved.");
 
   const minDisk = base.min_disk ?? 0;
   const minRam = base.min_ram ?? 0;

@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.js';
+import { Invalid, LimitExceeded } from './errors.js';
 import { validationMessage, type JsonObject } from './json-schema.js';
 import type { JsonValue } from './pyrepr.js';
 import type { DomainConfig } from './types.js';
@@ -25,14 +25,14 @@ export function pyLength(s: string): number {
 export function validateAgainstImageSchema(instance: JsonObject, schema: JsonObject): void {
   const message = validationMessage(instance, schema);
   if (message !== null) {
-    throw new HttpError(400, `Provided object does not match schema 'image': ${message}`);
+    throw new Invalid(`Provided object does not match schema 'image': ${message}`);
   }
 }
 
 /** The domain Image's min_disk/min_ram setters. */
 export function checkNotNegative(param: 'min_disk' | 'min_ram', value: number): void {
   if (value < 0) {
-    throw new HttpError(400, `Invalid value '${value}' for parameter '${param}': Cannot be a negative value`);
+    throw new Invalid(`Invalid value '${value}' for parameter '${param}': Cannot be a negative value`);
   }
 }
 
@@ -41,7 +41,7 @@ const MAX_DB_INT = 2 ** 31 - 1;
 /** The database layer refuses integers its INT columns cannot hold. */
 export function checkDbInt(param: 'min_disk' | 'min_ram', value: number): void {
   if (value > MAX_DB_INT) {
-    throw new HttpError(400, `'${param}' value out of range, must not exceed ${MAX_DB_INT}.`);
+    throw new Invalid(`'${param}' value out of range, must not exceed ${MAX_DB_INT}.`);
   }
 }
 
@@ -69,26 +69,25 @@ export function checkNo4ByteText(
 ): void {
   for (const [key, value] of values) {
     if (value !== null && FOUR_BYTE.test(value)) {
-      throw new HttpError(400, `${pyTitle(key)} can't contain 4 byte unicode characters.`);
+      throw new Invalid(`${pyTitle(key)} can't contain 4 byte unicode characters.`);
     }
   }
   for (const [key, value] of Object.entries(properties)) {
-    if (FOUR_BYTE.test(key)) throw new HttpError(400, "Property names can't contain 4 byte unicode.");
+    if (FOUR_BYTE.test(key)) throw new Invalid("Property names can't contain 4 byte unicode.");
     if (value !== null && FOUR_BYTE.test(value)) {
-      throw new HttpError(400, `${pyTitle(key)} can't contain 4 byte unicode characters.`);
+      throw new Invalid(`${pyTitle(key)} can't contain 4 byte unicode characters.`);
     }
   }
 }
 
 export function checkNo4ByteTags(tags: Iterable<string>): void {
   for (const tag of tags) {
-    if (FOUR_BYTE.test(tag)) throw new HttpError(400, "Param values can't contain 4 byte unicode.");
+    if (FOUR_BYTE.test(tag)) throw new Invalid("Param values can't contain 4 byte unicode.");
   }
 }
 
-function limitExceeded(what: string, attempted: number, maximum: number): HttpError {
-  return new HttpError(
-    413,
+function limitExceeded(what: string, attempted: number, maximum: number): LimitExceeded {
+  return new LimitExceeded(
     `The limit has been exceeded on the number of allowed image ${what}. Attempted: ${attempted}, Maximum: ${maximum}`,
   );
 }

@@ -1,12 +1,51 @@
 import { pyPformat, pyRepr, reprString, type JsonValue } from './pyrepr.js';
 
-// Upstream validates request bodies with python-jsonschema (4.10, draft 2020-12) and returns str() of the best
-// matching error as the 400 explanation. This validator covers the keywords the image schema uses and picks
-// and renders the error exactly as jsonschema does, so clients read the same message.
+// Upstream validates request bodies with python-jsonschema (4.10, draft 2020-12, no format checker) and returns
+// str() of the best matching error as the 400 explanation. This validator follows jsonschema for the keywords
+// upstream's schemas contain, and picks and renders the error exactly as jsonschema does, so clients read the
+// same message.
 
 export type JsonObject = { [key: string]: JsonValue };
 
 type PathPart = string | number;
+
+/**
+ * The keywords the image, member and task schemas are checked with (any other keyword, in a custom property
+ * of schema-image.json say, is not checked).
+ */
+export const IMAGE_KEYWORDS: ReadonlySet<string> = new Set([
+  'type',
+  'enum',
+  'maxLength',
+  'minLength',
+  'pattern',
+  'properties',
+  'additionalProperties',
+  'items',
+  'required',
+]);
+
+/**
+ * The keywords of the metadef schemas, which add $ref into "definitions" (left unresolved in the schemas
+ * jsonschema prints), allOf, bounds and uniqueItems to the image schema's, and have no pattern.
+ */
+export const METADEF_KEYWORDS: ReadonlySet<string> = new Set([
+  '$ref',
+  'allOf',
+  'type',
+  'enum',
+  'maxLength',
+  'minLength',
+  'minimum',
+  'maximum',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'properties',
+  'additionalProperties',
+  'items',
+  'required',
+]);
 
 interface SchemaError {
   message: string;
@@ -63,112 +102,162 @@ export function codePointLength(s: string): number {
   return n;
 }
 
-function error(message: string, keyword: string, schema: JsonObject, instance: JsonValue): SchemaError {
-  return { message, keyword, path: [], schemaPath: [keyword], schema, instance };
-}
+class Validator {
+  constructor(
+    private readonly root: JsonObject,
+    private readonly keywords: ReadonlySet<string>,
+  ) {}
 
-function* descend(
-  instance: JsonValue,
-  schema: JsonValue,
-  path: PathPart,
-  schemaPath: PathPart | null,
-): Generator<SchemaError> {
-  for (const err of iterErrors(instance, schema)) {
-    err.path.unshift(path);
-    if (schemaPath !== null) err.schemaPath.unshift(schemaPath);
-    yield err;
+  // Only the local "#/definitions/<name>" references upstream's schemas make.
+  private resolve(ref: string): JsonValue {
+    const match = /^#\/definitions\/(.+)$/.exec(ref);
+    const definitions = this.root.definitions;
+    if (!match?.[1] || !isJsonObject(definitions) || !Object.hasOwn(definitions, match[1])) {
+      throw new Error(`unresolvable schema reference ${ref}`);
+    }
+    return definitions[match[1]]!;
   }
-}
 
-function* keywordErrors(keyword: string, value: JsonValue, instance: JsonValue, schema: JsonObject) {
-  switch (keyword) {
-    case 'type': {
-      const types = Array.isArray(value) ? value : [value];
-      if (!types.some((t) => isType(instance, t))) {
-        yield error(
-          `${pyRepr(instance)} is not of type ${types.map((t) => pyRepr(t)).join(', ')}`,
-          keyword,
-          schema,
-          instance,
-        );
+  *iterErrors(instance: JsonValue, schema: JsonValue): Generator<SchemaError> {
+    if (!isJsonObject(schema)) return;
+    for (const [keyword, value] of Object.entries(schema)) {
+      if (!this.keywords.has(keyword)) continue;
+      for (const err of this.keywordErrors(keyword, value, instance, schema)) {
+        // $ref is transparent in schema paths, as jsonschema leaves it out of them.
+        if (keyword !== '$ref') err.schemaPath.unshift(keyword);
+        yield err;
       }
-      return;
     }
-    case 'enum':
-      if (Array.isArray(value) && !value.some((v) => jsonEqual(instance, v))) {
-        yield error(`${pyRepr(instance)} is not one of ${pyRepr(value)}`, keyword, schema, instance);
-      }
-      return;
-    case 'maxLength':
-      if (typeof instance === 'string' && typeof value === 'number' && codePointLength(instance) > value) {
-        yield error(`${pyRepr(instance)} is too long`, keyword, schema, instance);
-      }
-      return;
-    case 'minLength':
-      if (typeof instance === 'string' && typeof value === 'number' && codePointLength(instance) < value) {
-        yield error(`${pyRepr(instance)} is too short`, keyword, schema, instance);
-      }
-      return;
-    case 'pattern':
-      if (typeof instance === 'string' && typeof value === 'string' && !new RegExp(value).test(instance)) {
-        yield error(`${pyRepr(instance)} does not match ${pyRepr(value)}`, keyword, schema, instance);
-      }
-      return;
-    case 'properties':
-      if (!isJsonObject(instance) || !isJsonObject(value)) return;
-      for (const [name, sub] of Object.entries(value)) {
-        if (Object.hasOwn(instance, name))
-          yield* withKeyword(descend(instance[name]!, sub, name, name), keyword);
-      }
-      return;
-    case 'additionalProperties': {
-      if (!isJsonObject(instance)) return;
-      const declared = isJsonObject(schema.properties) ? schema.properties : {};
-      const extras = Object.keys(instance).filter((k) => !Object.hasOwn(declared, k));
-      if (isJsonObject(value)) {
-        for (const extra of extras)
-          yield* withKeyword(descend(instance[extra]!, value, extra, null), keyword);
-      } else if (value === false && extras.length > 0) {
-        const names = [...extras].sort().map(reprString).join(', ');
-        const verb = extras.length === 1 ? 'was' : 'were';
-        yield error(
-          `Additional properties are not allowed (${names} ${verb} unexpected)`,
-          keyword,
-          schema,
-          instance,
-        );
-      }
-      return;
+  }
+
+  private *descend(
+    instance: JsonValue,
+    schema: JsonValue,
+    path: PathPart | null,
+    schemaPath: PathPart | null,
+  ): Generator<SchemaError> {
+    for (const err of this.iterErrors(instance, schema)) {
+      if (path !== null) err.path.unshift(path);
+      if (schemaPath !== null) err.schemaPath.unshift(schemaPath);
+      yield err;
     }
-    case 'items':
-      if (!Array.isArray(instance)) return;
-      for (let i = 0; i < instance.length; i += 1)
-        yield* withKeyword(descend(instance[i]!, value, i, null), keyword);
-      return;
-    case 'required':
-      if (!isJsonObject(instance) || !Array.isArray(value)) return;
-      for (const name of value) {
-        if (typeof name === 'string' && !Object.hasOwn(instance, name)) {
-          yield error(`${reprString(name)} is a required property`, keyword, schema, instance);
+  }
+
+  private *keywordErrors(
+    keyword: string,
+    value: JsonValue,
+    instance: JsonValue,
+    schema: JsonObject,
+  ): Generator<SchemaError> {
+    const fail = (message: string): SchemaError => ({
+      message,
+      keyword,
+      path: [],
+      schemaPath: [],
+      schema,
+      instance,
+    });
+    switch (keyword) {
+      case '$ref':
+        if (typeof value === 'string') yield* this.descend(instance, this.resolve(value), null, null);
+        return;
+      case 'allOf':
+        if (Array.isArray(value)) {
+          for (let i = 0; i < value.length; i += 1) yield* this.descend(instance, value[i]!, null, i);
         }
+        return;
+      case 'type': {
+        const types = Array.isArray(value) ? value : [value];
+        if (!types.some((t) => isType(instance, t))) {
+          yield fail(`${pyRepr(instance)} is not of type ${types.map((t) => pyRepr(t)).join(', ')}`);
+        }
+        return;
       }
-      return;
-    default:
-      return;
+      case 'enum':
+        if (Array.isArray(value) && !value.some((v) => jsonEqual(instance, v))) {
+          yield fail(`${pyRepr(instance)} is not one of ${pyRepr(value)}`);
+        }
+        return;
+      case 'maxLength':
+        if (typeof instance === 'string' && typeof value === 'number' && codePointLength(instance) > value) {
+          yield fail(`${pyRepr(instance)} is too long`);
+        }
+        return;
+      case 'minLength':
+        if (typeof instance === 'string' && typeof value === 'number' && codePointLength(instance) < value) {
+          yield fail(`${pyRepr(instance)} is too short`);
+        }
+        return;
+      case 'pattern':
+        if (typeof instance === 'string' && typeof value === 'string' && !new RegExp(value).test(instance)) {
+          yield fail(`${pyRepr(instance)} does not match ${pyRepr(value)}`);
+        }
+        return;
+      case 'minimum':
+        if (typeof instance === 'number' && typeof value === 'number' && instance < value) {
+          yield fail(`${pyRepr(instance)} is less than the minimum of ${pyRepr(value)}`);
+        }
+        return;
+      case 'maximum':
+        if (typeof instance === 'number' && typeof value === 'number' && instance > value) {
+          yield fail(`${pyRepr(instance)} is greater than the maximum of ${pyRepr(value)}`);
+        }
+        return;
+      case 'minItems':
+        if (Array.isArray(instance) && typeof value === 'number' && instance.length < value) {
+          yield fail(`${pyRepr(instance)} is too short`);
+        }
+        return;
+      case 'maxItems':
+        if (Array.isArray(instance) && typeof value === 'number' && instance.length > value) {
+          yield fail(`${pyRepr(instance)} is too long`);
+        }
+        return;
+      case 'uniqueItems':
+        if (value === true && Array.isArray(instance)) {
+          const unique = instance.every((item, i) =>
+            instance.slice(0, i).every((prior) => !jsonEqual(prior, item)),
+          );
+          if (!unique) yield fail(`${pyRepr(instance)} has non-unique elements`);
+        }
+        return;
+      case 'properties':
+        if (!isJsonObject(instance) || !isJsonObject(value)) return;
+        for (const [name, sub] of Object.entries(value)) {
+          if (Object.hasOwn(instance, name)) yield* this.descend(instance[name]!, sub, name, name);
+        }
+        return;
+      case 'additionalProperties': {
+        if (!isJsonObject(instance)) return;
+        const declared = isJsonObject(schema.properties) ? schema.properties : {};
+        const extras = Object.keys(instance).filter((k) => !Object.hasOwn(declared, k));
+        if (isJsonObject(value)) {
+          for (const extra of extras) yield* this.descend(instance[extra]!, value, extra, null);
+        } else if (value === false && extras.length > 0) {
+          // jsonschema joins a set, whose order Python's hash seed decides; sorted is as good and stable.
+          const names = [...extras].sort().map(reprString).join(', ');
+          yield fail(
+            `Additional properties are not allowed (${names} ${extras.length === 1 ? 'was' : 'were'} unexpected)`,
+          );
+        }
+        return;
+      }
+      case 'items':
+        if (!Array.isArray(instance)) return;
+        for (let i = 0; i < instance.length; i += 1) yield* this.descend(instance[i]!, value, i, null);
+        return;
+      case 'required':
+        if (!isJsonObject(instance) || !Array.isArray(value)) return;
+        for (const name of value) {
+          if (typeof name === 'string' && !Object.hasOwn(instance, name)) {
+            yield fail(`${reprString(name)} is a required property`);
+          }
+        }
+        return;
+      default:
+        return;
+    }
   }
-}
-
-function* withKeyword(errors: Iterable<SchemaError>, keyword: string): Generator<SchemaError> {
-  for (const err of errors) {
-    err.schemaPath.unshift(keyword);
-    yield err;
-  }
-}
-
-function* iterErrors(instance: JsonValue, schema: JsonValue): Generator<SchemaError> {
-  if (!isJsonObject(schema)) return;
-  for (const [keyword, value] of Object.entries(schema))
-    yield* keywordErrors(keyword, value, instance, schema);
 }
 
 // jsonschema's relevance(): shallower errors first, then errors whose instance does not even match the type;
@@ -205,9 +294,16 @@ function indented(value: JsonValue): string {
     .join('\n');
 }
 
-/** str() of jsonschema's best-matching ValidationError for `instance`, or null when it is valid. */
-export function validationMessage(instance: JsonValue, schema: JsonObject): string | null {
-  const err = bestMatch(iterErrors(instance, schema));
+/**
+ * str() of jsonschema's best-matching ValidationError for `instance`, or null when it is valid, checking the
+ * `keywords` of the schema.
+ */
+export function validationMessage(
+  instance: JsonValue,
+  schema: JsonObject,
+  keywords: ReadonlySet<string> = IMAGE_KEYWORDS,
+): string | null {
+  const err = bestMatch(new Validator(schema, keywords).iterErrors(instance, schema));
   if (err === null) return null;
   return [
     err.message,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpError } from '../http/errors.js';
+import { Invalid } from './errors.js';
 import { parseIsoTime } from './iso8601.js';
 import { emptyRecord } from './records.js';
 import {
@@ -32,7 +32,7 @@ const recordQuery = z.record(z.string(), z.union([z.string(), z.array(z.string()
 export function queryPairs(query: RawQuery): [string, string][] {
   if (query instanceof URLSearchParams) return [...query.entries()];
   const parsed = recordQuery.safeParse(query);
-  if (!parsed.success) throw new HttpError(400, 'Invalid query string.');
+  if (!parsed.success) throw new Invalid('Invalid query string.');
   const pairs: [string, string][] = [];
   for (const [key, value] of Object.entries(parsed.data)) {
     if (value === undefined) continue;
@@ -69,8 +69,8 @@ class MultiDict {
   }
 }
 
-function badRequest(message: string): HttpError {
-  return new HttpError(400, message);
+function badRequest(message: string): Invalid {
+  return new Invalid(message);
 }
 
 // Python's int() of a string.
@@ -242,7 +242,7 @@ function columnFilters(params: MultiDict, filters: ListFilters): void {
 /**
  * Reads the GET /v2/images query. The repository resolves `marker` (unknown → 400, as upstream) and applies
  * `limit` (already capped at api_limit_max).
- * @throws HttpError 400 with upstream's messages
+ * @throws Invalid with upstream's messages
  */
 export function parseListQuery(
   query: RawQuery,

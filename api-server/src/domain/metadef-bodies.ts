@@ -1,7 +1,6 @@
-import { pythonJson } from '../http/error-body.js';
-import { HttpError } from '../http/errors.js';
-import type { JsonObject } from './json-schema.js';
-import { metadefValidationMessage } from './metadef-json-schema.js';
+import { pythonJson } from './python-json.js';
+import { Forbidden, Invalid } from './errors.js';
+import { METADEF_KEYWORDS, validationMessage, type JsonObject } from './json-schema.js';
 import type { ObjectValues } from './metadef-types.js';
 import {
   METADEF_OBJECT,
@@ -70,15 +69,15 @@ function contains(body: JsonValue, key: string): boolean {
 
 function checkAllowed(body: JsonValue, readOnly: readonly string[]): void {
   for (const key of readOnly) {
-    if (contains(body, key)) throw new HttpError(403, `Attribute '${key}' is read-only.`);
+    if (contains(body, key)) throw new Forbidden(`Attribute '${key}' is read-only.`);
   }
 }
 
 /** glance.schema.Schema.validate: the schema's name and jsonschema's message in a 400. */
 export function validateBody(body: JsonValue, schema: JsonObject): void {
-  const message = metadefValidationMessage(body, schema);
+  const message = validationMessage(body, schema, METADEF_KEYWORDS);
   if (message !== null) {
-    throw new HttpError(400, `Provided object does not match schema '${String(schema.name)}': ${message}`);
+    throw new Invalid(`Provided object does not match schema '${String(schema.name)}': ${message}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.js';
+import { Invalid } from './errors.js';
 import {
   NAMESPACE_COLUMNS,
   TAG_COLUMNS,
@@ -42,7 +42,7 @@ class QueryParams {
   }
 }
 
-const badRequest = (message: string): HttpError => new HttpError(400, message);
+const badRequest = (message: string): Invalid => new Invalid(message);
 
 // Python's int() of a string.
 function pyInt(text: string): number | null {

@@ -18,9 +18,9 @@ import {
   type WsObject,
   type WsValue,
 } from './metadef-wsme.js';
+import { Invalid } from './errors.js';
 import type { JsonValue } from './pyrepr.js';
 import { emptyRecord } from './records.js';
-import { HttpError } from '../http/errors.js';
 
 // Metadef rows as upstream's controllers turn them into WSME models (to_wsme_model and friends); the routes
 // serialise these with toJson().
@@ -37,8 +37,7 @@ function storedPropertyType(json: JsonValue): WsObject {
   try {
     return fromJson(PROPERTY_TYPE, json, 'property_type');
   } catch (err) {
-    if (err instanceof HttpError)
-      throw new Error(`stored metadef property does not convert: ${err.explanation}`);
+    if (err instanceof Invalid) throw new Error(`stored metadef property does not convert: ${err.message}`);
     throw err;
   }
 }

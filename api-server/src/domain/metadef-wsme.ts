@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.js';
+import { Invalid } from './errors.js';
 import { isJsonObject } from './json-schema.js';
 import { pyRepr, type JsonValue } from './pyrepr.js';
 import { emptyRecord } from './records.js';
@@ -315,17 +315,17 @@ function convertComplex(type: ComplexType, value: JsonValue): WsObject {
 
 /**
  * wsme.rest.json.fromjson(type, body). `argument` names the body the way WSME's messages do ('namespace',
- * 'metadata_object', …). Conversion errors become HttpError(400).
+ * 'metadata_object', …). Conversion errors become Invalid.
  */
 export function fromJson(type: ComplexType, body: JsonValue, argument: string): WsObject {
   try {
     return convertComplex(type, body);
   } catch (err) {
     if (!(err instanceof ConversionError)) throw err;
-    if (err.unknown.length === 0) throw new HttpError(400, err.message);
+    if (err.unknown.length === 0) throw new Invalid(err.message);
     const noun = err.unknown.length > 1 ? 'attributes' : 'attribute';
     const where = [argument, ...err.fieldPath].join('.');
-    throw new HttpError(400, `Unknown ${noun} for argument ${where}: ${err.unknown.join(', ')}`);
+    throw new Invalid(`Unknown ${noun} for argument ${where}: ${err.unknown.join(', ')}`);
   }
 }
 

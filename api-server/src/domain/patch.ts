@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { HttpError } from '../http/errors.js';
-import { nodeHashName } from '../store/hash-algorithms.js';
+import { Conflict, Forbidden, Invalid, UnsupportedMediaType } from './errors.js';
+import { READ_ONLY_IMAGE_ATTRIBUTES, WRITABLE_IMAGE_ATTRIBUTES } from './image-attributes.js';
+import { nodeHashName } from './hash-algorithms.js';
 import {
   checkDbInt,
   checkLocationQuota,
@@ -55,35 +56,8 @@ export interface PatchOp {
 }
 
 // Attributes of the domain Image a PATCH may name; anything else is an extra property.
-const IMAGE_ATTRIBUTES = new Set([
-  'name',
-  'visibility',
-  'protected',
-  'os_hidden',
-  'min_disk',
-  'min_ram',
-  'owner',
-  'disk_format',
-  'container_format',
-  'tags',
-  'locations',
-]);
-
-const READ_ONLY = new Set([
-  'created_at',
-  'updated_at',
-  'status',
-  'checksum',
-  'size',
-  'virtual_size',
-  'direct_url',
-  'self',
-  'file',
-  'schema',
-  'id',
-  'os_hash_algo',
-  'os_hash_value',
-]);
+const IMAGE_ATTRIBUTES: ReadonlySet<string> = new Set(WRITABLE_IMAGE_ATTRIBUTES);
+const READ_ONLY: ReadonlySet<string> = new Set(READ_ONLY_IMAGE_ATTRIBUTES);
 
 // Python's str() of a value inside a message.
 function pyStr(value: JsonValue | undefined): string {
@@ -91,8 +65,8 @@ function pyStr(value: JsonValue | undefined): string {
   return typeof value === 'string' ? value : pyRepr(value);
 }
 
-function badRequest(message: string): HttpError {
-  return new HttpError(400, message);
+function badRequest(message: string): Invalid {
+  return new Invalid(message);
 }
 
 function mediaType(contentType: string | undefined): string {
@@ -151,7 +125,7 @@ function operationV20(raw: JsonObject): { op: PatchOpName; pointer: JsonValue } 
 
 /**
  * Reads a PATCH request: its media type and JSON body (undefined when there was none).
- * @throws HttpError 415 (with Accept-Patch), 400 (malformed operations, schema), 403 (read-only/reserved paths)
+ * @throws UnsupportedMediaType (with the accepted types), Invalid (malformed operations, schema), Forbidden (read-only/reserved paths)
  */
 export function parsePatch(
   contentType: string | undefined,
@@ -160,7 +134,7 @@ export function parsePatch(
 ): PatchOp[] {
   const type = mediaType(contentType);
   if (!Object.hasOwn(PATCH_MEDIA_TYPES, type)) {
-    throw new HttpError(415, undefined, { 'Accept-Patch': Object.keys(PATCH_MEDIA_TYPES).sort().join(', ') });
+    throw new UnsupportedMediaType(undefined, { acceptPatch: Object.keys(PATCH_MEDIA_TYPES) });
   }
   const dialect = PATCH_MEDIA_TYPES[type as keyof typeof PATCH_MEDIA_TYPES];
   if (body === undefined) throw badRequest('Body expected in request.');
@@ -181,8 +155,8 @@ export function parsePatch(
         throw badRequest(`Operation "${op}" requires a member named "value".`);
       change.value = raw.value!;
     }
-    if (READ_ONLY.has(root)) throw new HttpError(403, `Attribute '${root}' is read-only.`);
-    if (isReservedName(root)) throw new HttpError(403, `Attribute '${root}' is reserved.`);
+    if (READ_ONLY.has(root)) throw new Forbidden(`Attribute '${root}' is read-only.`);
+    if (isReservedName(root)) throw new Forbidden(`Attribute '${root}' is reserved.`);
     if (op !== 'remove') {
       // /locations/<pos> adds one element of the array attribute.
       const partial = path.length === 1 ? { [root]: change.value! } : { [root]: [change.value!] };
@@ -192,7 +166,7 @@ export function parsePatch(
   });
 }
 
-/** What a PATCH needs checked by policy, in upstream's order; the callback throws HttpError(403/404). */
+/** What a PATCH needs checked by policy, in upstream's order; the callback throws Forbidden or NotFound. */
 export type PatchAuthorization =
   /** visibility: publicize/communitize for the new value first; then modify_image (and legacy ownership). */
   | { action: 'update_property'; name: string; value: JsonValue | undefined }
@@ -288,7 +262,7 @@ function newValidationData(image: WorkingImage, locations: LocationInput[], hash
       string,
     ][]) {
       if (v === undefined) continue;
-      if (given[k] !== undefined && given[k] !== v) throw new HttpError(409, `Conflicting values for ${k}`);
+      if (given[k] !== undefined && given[k] !== v) throw new Conflict(`Conflicting values for ${k}`);
       given[k] = v;
     }
   }
@@ -296,40 +270,34 @@ function newValidationData(image: WorkingImage, locations: LocationInput[], hash
   for (const [k, v] of Object.entries(given) as [keyof LocationValidationData, string][]) {
     const current = validationValue(image, k);
     if (v === current) continue;
-    if (current) throw new HttpError(409, `${k} is already set with a different value`);
+    if (current) throw new Conflict(`${k} is already set with a different value`);
     fresh[k] = v;
   }
   if (Object.keys(fresh).length === 0) return fresh;
   if (image.status !== 'queued') {
-    throw new HttpError(
-      409,
+    throw new Conflict(
       `New value(s) for ${Object.keys(fresh).join(', ')} may only be provided when image status is 'queued'`,
     );
   }
   if (fresh.checksum !== undefined) {
     const length = hexByteLength(fresh.checksum);
-    if (length === null)
-      throw new HttpError(409, `checksum (${fresh.checksum}) is not a valid hexadecimal value`);
+    if (length === null) throw new Conflict(`checksum (${fresh.checksum}) is not a valid hexadecimal value`);
     if (length !== 16) {
-      throw new HttpError(
-        409,
-        `checksum (${fresh.checksum}) is not the correct size for md5 (should be 16 bytes)`,
-      );
+      throw new Conflict(`checksum (${fresh.checksum}) is not the correct size for md5 (should be 16 bytes)`);
     }
   }
   if (fresh.os_hash_algo !== hashingAlgorithm) {
-    throw new HttpError(409, `os_hash_algo must be ${hashingAlgorithm}, not ${fresh.os_hash_algo ?? 'None'}`);
+    throw new Conflict(`os_hash_algo must be ${hashingAlgorithm}, not ${fresh.os_hash_algo ?? 'None'}`);
   }
   if (fresh.os_hash_value !== undefined) {
     const length = hexByteLength(fresh.os_hash_value);
     if (length === null) {
-      throw new HttpError(409, `os_hash_value (${fresh.os_hash_value}) is not a valid hexadecimal value`);
+      throw new Conflict(`os_hash_value (${fresh.os_hash_value}) is not a valid hexadecimal value`);
     }
     const nodeName = nodeHashName(hashingAlgorithm);
     const want = nodeName === null ? null : createHash(nodeName).digest().length;
     if (want !== null && length !== want) {
-      throw new HttpError(
-        409,
+      throw new Conflict(
         `os_hash_value (${fresh.os_hash_value}) is not the correct size for ${hashingAlgorithm} ` +
           `(should be ${want} bytes)`,
       );
@@ -374,10 +342,10 @@ function locationsRepr(locations: (ImageLocation | NewLocation)[]): string {
 
 function addLocation(image: WorkingImage, pathPos: string, value: JsonValue, cfg: PatchConfig): void {
   if (!cfg.showMultipleLocations) {
-    throw new HttpError(403, "It's not allowed to add locations if locations are invisible.");
+    throw new Forbidden("It's not allowed to add locations if locations are invisible.");
   }
   if (image.status !== 'active' && image.status !== 'queued') {
-    throw new HttpError(409, `It's not allowed to add locations if image status is ${image.status}.`);
+    throw new Conflict(`It's not allowed to add locations if image status is ${image.status}.`);
   }
   const input = locationSchema.parse(value);
   const data = newValidationData(image, [input], cfg.hashingAlgorithm);
@@ -398,10 +366,10 @@ function addLocation(image: WorkingImage, pathPos: string, value: JsonValue, cfg
 
 function replaceLocations(image: WorkingImage, value: JsonValue, cfg: PatchConfig): void {
   if (!cfg.showMultipleLocations) {
-    throw new HttpError(403, "It's not allowed to update locations if locations are invisible.");
+    throw new Forbidden("It's not allowed to update locations if locations are invisible.");
   }
   if (image.status !== 'active' && image.status !== 'queued') {
-    throw new HttpError(409, `It's not allowed to replace locations if image status is ${image.status}.`);
+    throw new Conflict(`It's not allowed to replace locations if image status is ${image.status}.`);
   }
   const inputs = z.array(locationSchema).parse(value);
   const data = newValidationData(image, inputs, cfg.hashingAlgorithm);
@@ -426,13 +394,13 @@ function replaceLocations(image: WorkingImage, value: JsonValue, cfg: PatchConfi
 
 function removeLocation(image: WorkingImage, pathPos: string, cfg: PatchConfig): void {
   if (!cfg.showMultipleLocations) {
-    throw new HttpError(403, "It's not allowed to remove locations if locations are invisible.");
+    throw new Forbidden("It's not allowed to remove locations if locations are invisible.");
   }
   if (image.status !== 'active') {
-    throw new HttpError(409, `It's not allowed to remove locations if image status is ${image.status}.`);
+    throw new Conflict(`It's not allowed to remove locations if image status is ${image.status}.`);
   }
   const count = image.locations.length;
-  if (count === 1) throw new HttpError(403, undefined, {}, 'Cannot remove last location in the image.');
+  if (count === 1) throw new Forbidden('Cannot remove last location in the image.', { afterDefault: true });
   let position: number | null = null;
   if (/^[0-9]+$/.test(pathPos)) position = Number(pathPos);
   else if (pathPos === '-') position = count - 1;
@@ -456,7 +424,7 @@ function setAttribute(image: WorkingImage, name: string, value: JsonValue, cfg: 
     (column === 'disk_format' || column === 'container_format') &&
     !['queued', 'importing'].includes(image.status)
   ) {
-    throw new HttpError(403, `Attribute ${column} can be only replaced for a queued image.`);
+    throw new Forbidden(`Attribute ${column} can be only replaced for a queued image.`);
   }
   if (column === 'min_disk' || column === 'min_ram') checkNotNegative(column, parsed as number);
   (image.columns as Record<string, unknown>)[column] = parsed;
@@ -467,18 +435,18 @@ function replace(image: WorkingImage, change: PatchOp, ctx: DomainContext, opts:
   const value = change.value ?? null;
   if (root === 'locations') {
     if (Array.isArray(value) && value.length === 0) {
-      throw new HttpError(403, undefined, {}, 'Cannot set locations to empty list.');
+      throw new Forbidden('Cannot set locations to empty list.', { afterDefault: true });
     }
     opts.authorize({ action: 'set_image_location' });
     replaceLocations(image, value, opts.config);
     return;
   }
   if (root === 'owner' && !ctx.isAdmin)
-    throw new HttpError(403, undefined, {}, "Owner can't be updated by non admin.");
+    throw new Forbidden("Owner can't be updated by non admin.", { afterDefault: true });
   opts.authorize({ action: 'update_property', name: root, value });
   if (IMAGE_ATTRIBUTES.has(root)) setAttribute(image, root, value, opts.config);
   else if (Object.hasOwn(image.properties, root)) image.properties[root] = storedPropertyValue(value);
-  else throw new HttpError(409, undefined, {}, `Property ${root} does not exist.`);
+  else throw new Conflict(`Property ${root} does not exist.`, { afterDefault: true });
 }
 
 function add(image: WorkingImage, change: PatchOp, opts: PatchOptions): void {
@@ -492,7 +460,7 @@ function add(image: WorkingImage, change: PatchOp, opts: PatchOptions): void {
   opts.authorize({ action: 'update_property', name: root, value });
   const exists = IMAGE_ATTRIBUTES.has(root) || Object.hasOwn(image.properties, root);
   if (exists && change.dialect === 'v2.0')
-    throw new HttpError(409, undefined, {}, `Property ${root} already present.`);
+    throw new Conflict(`Property ${root} already present.`, { afterDefault: true });
   if (IMAGE_ATTRIBUTES.has(root)) setAttribute(image, root, value, opts.config);
   else image.properties[root] = storedPropertyValue(value);
 }
@@ -506,9 +474,9 @@ function remove(image: WorkingImage, change: PatchOp, opts: PatchOptions): void 
   }
   opts.authorize({ action: 'update_property', name: root, value: undefined });
   if (IMAGE_ATTRIBUTES.has(root))
-    throw new HttpError(403, undefined, {}, `Property ${root} may not be removed.`);
+    throw new Forbidden(`Property ${root} may not be removed.`, { afterDefault: true });
   if (!Object.hasOwn(image.properties, root))
-    throw new HttpError(409, undefined, {}, `Property ${root} does not exist.`);
+    throw new Conflict(`Property ${root} does not exist.`, { afterDefault: true });
   delete image.properties[root];
 }
 
@@ -534,7 +502,7 @@ function checkSave(image: WorkingImage, cfg: PatchConfig): void {
 /**
  * Applies parsed PATCH operations to `image` with upstream's semantics. The route writes the result (and,
  * like upstream, saves whenever `ops` is not empty, which bumps updated_at).
- * @throws HttpError 400, 403, 409, 413 as upstream; whatever `opts.authorize` throws
+ * @throws Invalid, Forbidden, Conflict, LimitExceeded as upstream; whatever `opts.authorize` throws
  */
 export function applyPatch(
   image: ImageRecord,

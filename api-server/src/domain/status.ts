@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.js';
+import { Forbidden, Invalid } from './errors.js';
 import type { ImageRecord, ImageStatus } from './types.js';
 
 // Image lifecycle rules of upstream's domain model (glance/domain/__init__.py Image).
@@ -65,14 +65,14 @@ export function checkStatusTransition(image: Lifecycle, next: ImageStatus): Stat
 export function deactivatedStatus(image: Pick<ImageRecord, 'status'>): 'deactivated' | null {
   if (image.status === 'active') return 'deactivated';
   if (image.status === 'deactivated') return null;
-  throw new HttpError(403, `Not allowed to deactivate image in status '${image.status}'`);
+  throw new Forbidden(`Not allowed to deactivate image in status '${image.status}'`);
 }
 
 /** POST /actions/reactivate: the status to store, or null when the image is already active. */
 export function reactivatedStatus(image: Pick<ImageRecord, 'status'>): 'active' | null {
   if (image.status === 'deactivated') return 'active';
   if (image.status === 'active') return null;
-  throw new HttpError(403, `Not allowed to reactivate image in status '${image.status}'`);
+  throw new Forbidden(`Not allowed to reactivate image in status '${image.status}'`);
 }
 
 /**
@@ -83,9 +83,9 @@ export function deletedStatus(
   image: Lifecycle & Pick<ImageRecord, 'id' | 'protected' | 'locations'>,
   delayedDelete: boolean,
 ): 'deleted' | 'pending_delete' {
-  if (image.protected) throw new HttpError(403, `Image ${image.id} is protected and cannot be deleted.`);
+  if (image.protected) throw new Forbidden(`Image ${image.id} is protected and cannot be deleted.`);
   const next = delayedDelete && image.locations.length > 0 ? 'pending_delete' : 'deleted';
   const transition = checkStatusTransition(image, next);
-  if (!transition.ok) throw new HttpError(400, transition.message);
+  if (!transition.ok) throw new Invalid(transition.message);
   return next;
 }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { renderError } from './error-body.js';
+import { asHttpError } from './error-map.js';
 import { HttpError } from './errors.js';
 
 /** Sends `err` the way webob renders an HTTPException for this request. */
@@ -29,20 +30,21 @@ function frameworkStatus(err: unknown): number | null {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : null;
 }
 
-/** Renders HttpErrors; anything else is logged and answered with webob's plain 500. */
+/** Renders HttpErrors and domain errors; anything else is logged and answered with webob's plain 500. */
 export function errorHandler(fallbackLog: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const log = (res.locals as { log?: Logger }).log ?? fallbackLog;
+    const known = asHttpError(err);
     let httpError: HttpError;
-    if (err instanceof HttpError) {
-      httpError = err;
+    if (known !== null) {
+      httpError = known;
     } else if (frameworkStatus(err) !== null) {
       httpError = new HttpError(frameworkStatus(err) ?? 400);
     } else {
       log.error({ err }, 'request failed');
       httpError = new HttpError(500);
     }
-    if (httpError.status >= 500 && err instanceof HttpError) log.error({ err }, 'request failed');
+    if (httpError.status >= 500 && known !== null) log.error({ err }, 'request failed');
     if (res.headersSent) {
       // Part of a download already went out; the client must see a broken transfer, not a short one.
       res.destroy();

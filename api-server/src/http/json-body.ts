@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { JsonValue } from '../domain/pyrepr.js';
 import { HttpError } from './errors.js';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -77,4 +78,9 @@ export async function requireJson(req: IncomingMessage, limit: number): Promise<
   const body = await readJson(req, limit);
   if (body === undefined) throw new HttpError(400, 'Body expected in request.');
   return body;
+}
+
+/** A JSON body required (as requireJson), as the JSON value metadef bodies are parsed from. */
+export async function jsonBody(req: IncomingMessage, limit: number): Promise<JsonValue> {
+  return (await requireJson(req, limit)) as JsonValue;
 }

@@ -1,10 +1,5 @@
+import type { ByteRange } from '../store/store.js';
 import { HttpError } from './errors.js';
-
-/** Bytes to send, both ends inclusive. */
-export interface ByteSpan {
-  start: number;
-  end: number;
-}
 
 // webob.byterange's patterns; like upstream they match a prefix, so trailing text is ignored.
 const RANGE = /^bytes *= *(\d*) *- *(\d*)/i;
@@ -18,7 +13,7 @@ function startOutside(header: string, size: number): string {
   return `Invalid start position in ${header} header. Start position MUST be in the inclusive range [0, ${size - 1}].`;
 }
 
-function fromRange(header: string, size: number): ByteSpan {
+function fromRange(header: string, size: number): ByteRange {
   // Several ranges would need a multipart body; upstream refuses them outright.
   if (header.includes(',')) {
     throw new HttpError(
@@ -43,7 +38,7 @@ function fromRange(header: string, size: number): ByteSpan {
   return { start, end: endExclusive !== null && endExclusive < size ? endExclusive - 1 : size - 1 };
 }
 
-function fromContentRange(header: string, size: number): ByteSpan {
+function fromContentRange(header: string, size: number): ByteRange {
   const m = CONTENT_RANGE.exec(header);
   const valid =
     m !== null &&
@@ -70,7 +65,7 @@ function fromContentRange(header: string, size: number): ByteSpan {
 export function requestedSpan(
   headers: { range?: string; 'content-range'?: string },
   size: number,
-): ByteSpan | null {
+): ByteRange | null {
   if (headers.range !== undefined) return fromRange(headers.range, size);
   if (headers['content-range'] !== undefined) return fromContentRange(headers['content-range'], size);
   return null;

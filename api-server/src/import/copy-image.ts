@@ -1,6 +1,6 @@
 import type { TaskRecord } from '../db/task-repo.js';
 import type { ImageLocation, ImageRecord } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
+import { Invalid } from '../domain/errors.js';
 import { StoreError } from '../store/errors.js';
 import { FAILED_STORES, IMPORTING_STORES, mergeStoreList } from './bookkeeping.js';
 import { ImageGone, ImportAborted } from './import-repo.js';
@@ -20,7 +20,7 @@ export function copyTargets(image: ImageRecord, stores: readonly string[], allSt
   const holding = image.locations.filter((l) => l.status === 'active').map(storeOf);
   if (allStores) return stores.filter((s) => !holding.includes(s));
   const present = stores.find((s) => holding.includes(s));
-  if (present !== undefined) throw new HttpError(400, `Image is already present at store '${present}'`);
+  if (present !== undefined) throw new Invalid(`Image is already present at store '${present}'`);
   return [...stores];
 }
 

@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.js';
+import { GlanceError } from '../domain/errors.js';
 import { StoreError } from '../store/errors.js';
 import { FAILED_STORES, IMPORTING_STORES, mergeStoreList } from './bookkeeping.js';
 import { FetchFailed, type ExternalData } from './external-fetch.js';
@@ -35,7 +35,8 @@ export function stagingDownload(
       const body = withProgress(data.body, ctx, task);
       const stored = await ctx.staging.write(imageId, body, limit).catch((err: unknown) => {
         // Limits and store failures say what they are; anything else broke the download itself.
-        if (err instanceof HttpError || err instanceof StoreError || err instanceof ImportAborted) throw err;
+        if (err instanceof GlanceError || err instanceof StoreError || err instanceof ImportAborted)
+          throw err;
         throw new FetchFailed(`Could not download ${redactedUri(source)}: ${(err as Error).message}`, {
           cause: err,
         });

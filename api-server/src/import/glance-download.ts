@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IMAGE_ATTRIBUTES } from '../domain/image-attributes.js';
 import { RESERVED_NAMESPACE } from '../domain/image-rules.js';
 import { stagingDownload } from './download-step.js';
 import { FetchFailed } from './external-fetch.js';
@@ -12,35 +13,6 @@ export interface GlanceDownloadParams {
   imageId: string;
   serviceInterface: string;
 }
-
-// Keys of a v2 image document that are the image's own attributes, never extra properties to copy.
-const IMAGE_ATTRIBUTES = new Set([
-  'id',
-  'name',
-  'status',
-  'visibility',
-  'protected',
-  'os_hidden',
-  'checksum',
-  'os_hash_algo',
-  'os_hash_value',
-  'owner',
-  'size',
-  'virtual_size',
-  'min_ram',
-  'min_disk',
-  'disk_format',
-  'container_format',
-  'created_at',
-  'updated_at',
-  'tags',
-  'self',
-  'file',
-  'schema',
-  'direct_url',
-  'locations',
-  'stores',
-]);
 
 const remoteImageDocument = z.looseObject({
   status: z.string(),

@@ -3,6 +3,7 @@ import { nowSeconds, type ImageRepository } from '../db/image-repo.js';
 import { checkStatusTransition } from '../domain/status.js';
 import type { ImageRecord, ImageStatus } from '../domain/types.js';
 import { IMPORT_LOCK } from './bookkeeping.js';
+import { transaction } from '../db/pool.js';
 
 /** The import lock is held by another task, or by none: upstream's TaskAbortedError. */
 export class ImportAborted extends Error {
@@ -55,22 +56,13 @@ export class ImportRepository {
     imageId: string,
     fn: (conn: PoolConnection) => Promise<T>,
   ): Promise<T | null> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    return transaction(this.pool, async (conn) => {
       const [locked] = await conn.query<RowDataPacket[]>(
         'SELECT id FROM images WHERE id = ? AND deleted = 0 FOR UPDATE',
         [imageId],
       );
-      const result = locked.length === 0 ? null : await fn(conn);
-      await conn.commit();
-      return result;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+      return locked.length === 0 ? null : await fn(conn);
+    });
   }
 
   /**

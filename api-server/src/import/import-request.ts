@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import type { GlanceConfig } from '../config/index.js';
-import { HttpError } from '../http/errors.js';
+import { Conflict, Invalid } from '../domain/errors.js';
 
 export type ImportMethod = GlanceConfig['DEFAULT']['enabled_import_methods'][number];
 
@@ -16,7 +16,7 @@ export interface ImportRequest {
   body: Record<string, unknown>;
 }
 
-const bad = (message: string) => new HttpError(400, message);
+const bad = (message: string) => new Invalid(message);
 
 const bodySchema = z.looseObject({
   method: z.looseObject({}),
@@ -85,7 +85,7 @@ export function requestedStores(
   }
   for (const store of stores) {
     if (!backends.includes(store)) {
-      throw new HttpError(409, `Store for identifier ${store} not found`);
+      throw new Conflict(`Store for identifier ${store} not found`);
     }
   }
   return stores;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { GlanceConfig } from '../config/index.js';
+import { GlanceError, RemoteRefused } from '../domain/errors.js';
 import type { ImageRecord } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
 import { STAGE_HOST } from './bookkeeping.js';
 
 // upstream's proxy gives the stage host 60 seconds to answer.
@@ -29,9 +29,13 @@ function errorCode(err: unknown): string | undefined {
 }
 
 /** The stage host could not be reached (upstream's HTTPServerError from its proxy, not a proxied answer). */
-export class StageHostUnavailable extends HttpError {
-  constructor(status: 502 | 504) {
-    super(status, 'Stage host is unavailable');
+export class StageHostUnavailable extends GlanceError {
+  /** Not reached at all (upstream's 504), or broken off after connecting (502). */
+  readonly kind: 'gateway-timeout' | 'bad-gateway';
+
+  constructor(unreachable: boolean) {
+    super('Stage host is unavailable');
+    this.kind = unreachable ? 'gateway-timeout' : 'bad-gateway';
   }
 }
 
@@ -87,13 +91,13 @@ export class StageHosts {
     } catch (err) {
       const code = errorCode(err);
       log.error({ url, code, reason: (err as Error).message }, 'failed to proxy to the stage host');
-      throw new StageHostUnavailable(code !== undefined && CONNECT_ERRORS.has(code) ? 504 : 502);
+      throw new StageHostUnavailable(code !== undefined && CONNECT_ERRORS.has(code));
     }
     await response.body?.cancel();
     const requestId = response.headers.get('x-openstack-request-id');
     if (Math.floor(response.status / 100) !== 2) {
       // proxy_response_error: the remote's status, with none of its explanation.
-      throw new HttpError(response.status, '');
+      throw new RemoteRefused(response.status);
     }
     return requestId;
   }

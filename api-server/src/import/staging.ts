@@ -42,7 +42,7 @@ export class StagingArea {
 
   /**
    * Stores `data` for the image, refusing (StoreError 'duplicate') when something is already staged and
-   * failing with the limit's HttpError(413) past `limit.bytes`; partial data is removed on failure.
+   * failing with the limit's LimitExceeded past `limit.bytes`; partial data is removed on failure.
    */
   write(imageId: string, data: NodeJS.ReadableStream, limit: IngestLimit): Promise<StoredObject> {
     return storeThrough(this.#files, imageId, data, [limitSize(limit.bytes, limit.explanation)]);

@@ -4,7 +4,7 @@ import type { ImageRepository } from '../db/image-repo.js';
 import type { TaskRecord, TaskRepository } from '../db/task-repo.js';
 import type { DomainConfig } from '../domain/types.js';
 import type { Quotas } from '../quota/quotas.js';
-import { HttpError } from '../http/errors.js';
+import { GlanceError } from '../domain/errors.js';
 import { StoreError } from '../store/errors.js';
 import type { IngestLimit } from '../store/ingest.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
@@ -60,7 +60,7 @@ export function failureMessage(err: unknown): string {
   ) {
     return err.message;
   }
-  if (err instanceof HttpError) return err.explanation;
+  if (err instanceof GlanceError) return err.message;
   return 'Task failed due to Internal Error';
 }
 

@@ -4,14 +4,12 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { nowSeconds } from '../db/image-repo.js';
-import { pythonJson } from '../http/error-body.js';
+import { pythonJson } from '../domain/python-json.js';
 
 // `glance-manage db_load_metadefs` (glance/db/sqlalchemy/metadata.py, without --merge, --prefer_new or
 // --overwrite): each JSON file describes one namespace; a namespace already in the database is skipped whole.
 // Rows are written as upstream's loader writes them (no updated_at, seeded resource types protected, object
 // `required` lists not stored, schemas as Python's json.dumps), so the API shows loaded definitions the same.
-
-export const DEFAULT_METADEFS_DIR = '/etc/glance/metadefs/';
 
 const optionalText = z.string().nullish();
 

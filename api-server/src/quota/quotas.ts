@@ -1,6 +1,6 @@
 import type { Pool } from 'mysql2/promise';
 import type { GlanceConfig } from '../config/index.js';
-import { HttpError } from '../http/errors.js';
+import { LimitExceeded } from '../domain/errors.js';
 import { KeystoneLimits } from './limits-client.js';
 import { QUOTA_RESOURCES, QuotaUsage, type QuotaResource } from './usage.js';
 
@@ -15,7 +15,7 @@ export interface ResourceUsage {
 /** glance/quota/keystone.py: per-project limits from Keystone, usage from the database. */
 export interface Quotas {
   /**
-   * Throws HttpError(413) when the project's usage of the resource plus `delta` would exceed its limit
+   * Throws LimitExceeded when the project's usage of the resource plus `delta` would exceed its limit
    * (upstream's enforce_image_*). Does nothing without [DEFAULT] use_keystone_limits.
    */
   enforce(projectId: string | null, resource: QuotaResource, delta?: number): Promise<void>;
@@ -30,9 +30,8 @@ export function overLimit(
   limit: number,
   usage: number,
   delta: number,
-): HttpError {
-  return new HttpError(
-    413,
+): LimitExceeded {
+  return new LimitExceeded(
     'The request returned a 413 Request Entity Too Large. This generally means that rate limiting or a quota ' +
       'threshold was breached.\n\nThe response body:\n' +
       `Project ${projectId ?? 'None'} is over a limit for [Resource ${resource} is over limit of ${limit} due to ` +

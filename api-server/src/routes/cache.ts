@@ -2,11 +2,11 @@ import type { Request, Response, Router } from 'express';
 import type { RequestContext } from '../auth/context.js';
 import type { Policy, PolicyAction, PolicyTarget } from '../auth/policy.js';
 import type { ImageCache } from '../cache/image-cache.js';
-import { HttpError } from '../http/errors.js';
+import { Forbidden, Invalid, NotFound } from '../domain/errors.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { sendAccepted, sendJson, sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
-import type { ImageAccess, VisibleImage } from './image-access.js';
+import type { ImageAccess, VisibleImage } from '../services/image-access.js';
 
 const CLEAR_TARGETS = ['', 'cache', 'queue'] as const;
 type ClearTarget = (typeof CLEAR_TARGETS)[number];
@@ -26,8 +26,8 @@ export function mountCacheApi(
 
   /** Upstream's _enforce: a bare 403 on refusal, then the 404 of a site without a cache. */
   const enforce = (ctx: RequestContext, action: PolicyAction, target?: PolicyTarget): ImageCache => {
-    if (!policy.check(ctx, action, target)) throw new HttpError(403);
-    if (deps.cache === null) throw new HttpError(404, 'Caching via API is not supported at this site.');
+    if (!policy.check(ctx, action, target)) throw new Forbidden();
+    if (deps.cache === null) throw new NotFound('Caching via API is not supported at this site.');
     return deps.cache;
   };
 
@@ -35,7 +35,7 @@ export function mountCacheApi(
     try {
       return await access.find(ctx, id, notFound);
     } catch (err) {
-      if (err instanceof HttpError && err.status === 404) return null;
+      if (err instanceof NotFound) return null;
       throw err;
     }
   };
@@ -51,10 +51,7 @@ export function mountCacheApi(
     const header = req.headers['x-image-cache-clear-target'];
     const target = (Array.isArray(header) ? header.join(',') : (header ?? '')).toLowerCase();
     if (!(CLEAR_TARGETS as readonly string[]).includes(target)) {
-      throw new HttpError(
-        400,
-        "If provided 'x-image-cache-clear-target' must be 'cache', 'queue' or empty string.",
-      );
+      throw new Invalid("If provided 'x-image-cache-clear-target' must be 'cache', 'queue' or empty string.");
     }
     const which = target as ClearTarget;
     const cacheDeleted = which === 'queue' ? 0 : await cache.dir.removeAll();
@@ -70,10 +67,10 @@ export function mountCacheApi(
     const ctx = requestContext(res);
     const id = param(req, 'imageId');
     const found = await findImage(ctx, id);
-    if (found === null) throw new HttpError(404, notFound(id));
+    if (found === null) throw new NotFound(notFound(id));
     const cache = enforce(ctx, 'cache_image', access.target(found));
     if (found.image.status !== 'active') {
-      throw new HttpError(400, 'Only images with status active can be targeted for queueing');
+      throw new Invalid('Only images with status active can be targeted for queueing');
     }
     await cache.dir.enqueue(found.image.id);
     sendAccepted(res);
@@ -87,7 +84,7 @@ export function mountCacheApi(
     const known =
       found !== null ||
       (deps.cache !== null && ((await deps.cache.dir.isCached(id)) || (await deps.cache.dir.isQueued(id))));
-    if (!known) throw new HttpError(404, notFound(id));
+    if (!known) throw new NotFound(notFound(id));
     const cache = enforce(ctx, 'cache_delete', found ? access.target(found) : undefined);
     await cache.forget(id);
     sendNoContent(res);

@@ -3,11 +3,11 @@ import type { ImageCache } from '../cache/image-cache.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import { deactivatedStatus, reactivatedStatus } from '../domain/status.js';
 import type { ImageRecord, ImageStatus } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
+import { Conflict } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { sendNoContent } from '../http/respond.js';
 import { param, route, type MethodSpec } from '../http/routing.js';
-import type { ImageAccess } from './image-access.js';
+import type { ImageAccess } from '../services/image-access.js';
 
 /** POST /v2/images/{id}/actions/deactivate and …/reactivate (upstream's image_actions.py). */
 export function mountImageActions(
@@ -29,7 +29,7 @@ export function mountImageActions(
       const status = next(found.image);
       // Compare-and-set: when the status changed meanwhile, this request reports the conflict.
       if (status !== null && !(await images.transition(found.image.id, from, status))) {
-        throw new HttpError(409, `Image status transition from ${from} to ${status} is not allowed`);
+        throw new Conflict(`Image status transition from ${from} to ${status} is not allowed`);
       }
       // A deactivated image's data must not be served, so its cached copy goes.
       if (status === 'deactivated') await cache?.forget(found.image.id);

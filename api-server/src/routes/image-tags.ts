@@ -3,11 +3,11 @@ import type { ImageRepository } from '../db/image-repo.js';
 import { checkNo4ByteTags, validateAgainstImageSchema } from '../domain/image-rules.js';
 import { imageValidationSchema } from '../domain/schemas.js';
 import type { DomainConfig } from '../domain/types.js';
-import { HttpError } from '../http/errors.js';
+import { Forbidden, Invalid, LimitExceeded, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
-import type { ImageAccess, VisibleImage } from './image-access.js';
+import { NotImageOwner, type ImageAccess, type VisibleImage } from '../services/image-access.js';
 import type { RequestContext } from '../auth/context.js';
 
 /** PUT and DELETE /v2/images/{id}/tags/{tag} (upstream's image_tags.py). */
@@ -25,8 +25,8 @@ export function mountImageTags(
       access.enforceMutation(ctx, 'modify_image', found);
     } catch (err) {
       // The owner check's refusal is reworded by the controller; policy refusals pass through unchanged.
-      if (err instanceof HttpError && err.explanation === 'You do not own this image') {
-        throw new HttpError(403, `Not allowed to ${verb} tags for image ${found.image.id}.`);
+      if (err instanceof NotImageOwner) {
+        throw new Forbidden(`Not allowed to ${verb} tags for image ${found.image.id}.`);
       }
       throw err;
     }
@@ -45,15 +45,13 @@ export function mountImageTags(
         try {
           checkNo4ByteTags([tag]);
         } catch (err) {
-          if (err instanceof HttpError)
-            throw new HttpError(400, `Could not update image: ${err.explanation}`);
+          if (err instanceof Invalid) throw new Invalid(`Could not update image: ${err.message}`);
           throw err;
         }
         const outcome = await images.addTag(found.image.id, tag, domain.imageTagQuota);
-        if (outcome === 'gone') throw new HttpError(404, notFound(found.image.id));
+        if (outcome === 'gone') throw new NotFound(notFound(found.image.id));
         if (typeof outcome === 'object') {
-          throw new HttpError(
-            413,
+          throw new LimitExceeded(
             `Image tag limit exceeded for image ${found.image.id}: The limit has been exceeded on the number of ` +
               `allowed image tags. Attempted: ${outcome.over}, Maximum: ${domain.imageTagQuota}:`,
           );
@@ -67,7 +65,7 @@ export function mountImageTags(
         const ctx = requestContext(res);
         const found = await access.find(ctx, param(req, 'imageId'), notFound);
         authorise(ctx, found, 'delete');
-        if (!(await images.removeTag(found.image.id, param(req, 'tag')))) throw new HttpError(404);
+        if (!(await images.removeTag(found.image.id, param(req, 'tag')))) throw new NotFound();
         sendNoContent(res);
       },
     },

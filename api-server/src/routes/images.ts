@@ -1,29 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import type { RequestContext } from '../auth/context.js';
-import type { ImageCache } from '../cache/image-cache.js';
 import type { Policy, PolicyTarget } from '../auth/policy.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import { parseCreateBody, type CreateTarget } from '../domain/create.js';
 import { parseListQuery } from '../domain/list-query.js';
 import { applyPatch, parsePatch, PATCH_MEDIA_TYPES, type PatchAuthorization } from '../domain/patch.js';
 import { formatImage, formatImages } from '../domain/represent.js';
-import { deletedStatus } from '../domain/status.js';
 import type { DomainConfig, ImageRecord } from '../domain/types.js';
+import { Forbidden, NotFound } from '../domain/errors.js';
 import { HttpError } from '../http/errors.js';
 import { readJson, requireJson } from '../http/json-body.js';
+import { absoluteUrl, rawQuery } from '../http/request.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { sendJson, sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
-import { StageHostUnavailable, type StageHosts } from '../import/stage-host.js';
-import type { StagingArea } from '../import/staging.js';
 import type { ImportFiltering } from '../import/uri-filter.js';
-import { StoreError } from '../store/errors.js';
-import { StoreConflictError } from '../store/rbd-errors.js';
 import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import type { StoreRegistry } from '../store/registry.js';
-import type { ImageAccess, VisibleImage } from './image-access.js';
-import { LocationRules } from './image-locations.js';
+import type { ImageAccess, VisibleImage } from '../services/image-access.js';
+import type { ImageDeletion } from '../services/image-deletion.js';
+import { LocationRules } from '../services/image-locations.js';
 
 export interface ImagesRouteDeps {
   access: ImageAccess;
@@ -38,20 +35,7 @@ export interface ImagesRouteDeps {
   importMethods: string[];
   /** Keystone unified limits (image_count_total); none by default. */
   quotas?: Quotas;
-  /** The image cache, which drops a deleted image's data. */
-  cache?: ImageCache | null;
-  /** Where staged data lives: here (removed with the image), or on the worker a delete is proxied to. */
-  staging: StagingArea;
-  stageHosts: StageHosts;
-}
-
-function baseUrl(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-}
-
-function rawQuery(req: Request): URLSearchParams {
-  const at = req.originalUrl.indexOf('?');
-  return new URLSearchParams(at < 0 ? '' : req.originalUrl.slice(at + 1));
+  deletion: ImageDeletion;
 }
 
 /** /v2/images and /v2/images/{id}: list, create, show, PATCH and delete (upstream's images.py). */
@@ -91,9 +75,8 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
         try {
           policy.enforce(ctx, 'add_image', policyTarget);
         } catch (err) {
-          if (err instanceof HttpError && err.status === 403 && target.owner !== ctx.projectId) {
-            throw new HttpError(
-              403,
+          if (err instanceof Forbidden && target.owner !== ctx.projectId) {
+            throw new Forbidden(
               `You are not permitted to create images owned by '${target.owner ?? 'None'}'`,
             );
           }
@@ -106,7 +89,7 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
     await (deps.quotas ?? NO_QUOTAS).enforce(ctx.projectId, 'image_count_total', 1);
     const image = await images.create(changes.id ?? randomUUID(), changes);
     requestLocals(res).log.info({ imageId: image.id }, 'image created');
-    res.setHeader('Location', `${baseUrl(req)}/v2/images/${image.id}`);
+    res.setHeader('Location', absoluteUrl(req, `/v2/images/${image.id}`));
     if (deps.importMethods.length > 0)
       res.setHeader('OpenStack-image-import-methods', deps.importMethods.join(','));
     if (domain.enabledBackends.length > 0)
@@ -158,118 +141,30 @@ export function mountImages(router: Router, deps: ImagesRouteDeps): void {
           ? await locationRules.apply(image, changes.locations, requestLocals(res).log)
           : undefined;
       const saved = await images.update(image.id, changes, locations);
-      if (!saved) throw new HttpError(404, `No image found with ID ${image.id}`);
+      if (!saved) throw new NotFound(`No image found with ID ${image.id}`);
       image = saved;
     }
     sendJson(res, 200, formatImage(image, domain, ctx));
   };
 
-  /**
-   * Removes one location's data (safe_delete_from_backend) and then its row. Data already gone, or held by a
-   * store this server does not have, is not an error; a clone or snapshot keeping the data is (409).
-   */
-  const removeLocationData = async (image: ImageRecord, loc: ImageRecord['locations'][number]) => {
-    const entry = stores.forLocation(loc);
-    if (entry) {
-      try {
-        await entry.store.delete(loc.url);
-      } catch (err) {
-        if (!(err instanceof StoreError && err.kind === 'not-found')) throw err;
-      }
-    }
-    await images.deleteLocation(image.id, loc.id);
-  };
-
   const remove = async (req: Request, res: Response): Promise<void> => {
-    const ctx = requestContext(res);
-    const { log } = requestLocals(res);
-    const notFound = (id: string): string => `Failed to find image ${id} to delete`;
-    const found = await access.find(ctx, param(req, 'imageId'), notFound);
-    access.enforceMutation(ctx, 'delete_image', found);
-    const stageHost = deps.stageHosts.holderOf(found.image);
-    if (stageHost !== null) {
-      // The worker holding the staged data deletes the image, so its residue goes too. If it cannot be
-      // reached, the image is deleted here all the same (leaving the residue), as upstream does.
-      try {
-        const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
-        const remoteId = await deps.stageHosts.proxy(
-          stageHost,
-          { method: 'DELETE', path, authToken: ctx.authToken },
-          log,
-        );
-        if (remoteId !== null) res.setHeader('x-openstack-request-id', remoteId);
-        sendNoContent(res);
-        return;
-      } catch (err) {
-        if (!(err instanceof StageHostUnavailable)) throw err;
-        if ((await images.get(found.image.id)) === null) throw new HttpError(404, notFound(found.image.id));
-      }
-    }
-    deletedStatus(found.image, false);
-    await deps.staging.remove(found.image.id);
-    // Upstream removes the data first: when a store refuses (a clone of an rbd snapshot), the image stays.
-    for (const loc of found.image.locations.filter((l) => l.status === 'active')) {
-      try {
-        await removeLocationData(found.image, loc);
-      } catch (err) {
-        if (!(err instanceof StoreConflictError)) throw err;
-        log.warn({ imageId: found.image.id, reason: err.kind }, 'image data in use: not deleted');
-        throw new HttpError(
-          409,
-          err.kind === 'in-use'
-            ? `Image ${found.image.id} could not be deleted because it is in use: ${err.message}`
-            : err.message,
-        );
-      }
-    }
-    const locations = await images.softDelete(found.image.id);
-    if (locations === null) throw new HttpError(404, notFound(found.image.id));
-    await deps.cache?.forget(found.image.id);
-    log.info({ imageId: found.image.id }, 'image deleted');
+    const { remoteRequestId } = await deps.deletion.remove(
+      requestContext(res),
+      param(req, 'imageId'),
+      req.originalUrl.split('?')[0] ?? req.originalUrl,
+      requestLocals(res).log,
+    );
+    if (remoteRequestId !== null) res.setHeader('x-openstack-request-id', remoteRequestId);
     sendNoContent(res);
   };
 
-  /** DELETE /v2/stores/{store}/{image}: upstream's delete_from_store (multistore only). */
   const removeFromStore = async (req: Request, res: Response): Promise<void> => {
-    if (!stores.multistore) throw new HttpError(404);
-    const storeId = param(req, 'storeId');
-    if (!stores.byId(storeId)) {
-      throw new HttpError(409, `The selected store ${storeId} is not available on this node.`);
-    }
-    const ctx = requestContext(res);
-    const { log } = requestLocals(res);
-    const imageId = param(req, 'imageId');
-    const found = await access.find(ctx, imageId, (id) => `Failed to find image ${id}`);
-    access.enforce(ctx, 'get_image_location', found);
-    access.enforceMutation(ctx, 'delete_image_location', found);
-    const image = found.image;
-    if (image.status !== 'active') {
-      throw new HttpError(
-        409,
-        "It's not allowed to remove image data from store if image status is not 'active'",
-      );
-    }
-    const active = image.locations.filter((l) => l.status === 'active');
-    if (active.length === 1) {
-      throw new HttpError(
-        403,
-        'Cannot delete image data from the only store containing it. Consider deleting the image instead.',
-      );
-    }
-    const loc = active.find((l) => l.metadata.store === storeId);
-    if (!loc) throw new HttpError(404, `Image ${image.id} is not stored in store ${storeId}.`);
-    try {
-      await removeLocationData(image, loc);
-    } catch (err) {
-      if (!(err instanceof StoreConflictError)) throw err;
-      throw new HttpError(
-        409,
-        err.kind === 'in-use'
-          ? `The data for Image ${image.id} could not be deleted because it is in use: ${err.message}`
-          : err.message,
-      );
-    }
-    log.info({ imageId: image.id, store: storeId }, 'image data removed from a store');
+    await deps.deletion.removeFromStore(
+      requestContext(res),
+      param(req, 'storeId'),
+      param(req, 'imageId'),
+      requestLocals(res).log,
+    );
     sendNoContent(res);
   };
 

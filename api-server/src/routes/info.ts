@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { GlanceConfig } from '../config/index.js';
-import { HttpError } from '../http/errors.js';
+import { NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { sendJson } from '../http/respond.js';
 import { route } from '../http/routing.js';
@@ -16,7 +16,7 @@ interface StoreInfo {
 
 function storeList(cfg: GlanceConfig): StoreInfo[] {
   const backends = cfg.DEFAULT.enabled_backends;
-  if (!backends) throw new HttpError(404, 'Multi backend is not supported at this site.');
+  if (!backends) throw new NotFound('Multi backend is not supported at this site.');
   return backends.map((b) => {
     const info: StoreInfo = { id: b.name };
     if (b.store_description) info.description = b.store_description;

@@ -17,26 +17,15 @@ import {
 } from '../domain/metadef-represent.js';
 import type { NamespaceRecord, NamespaceValues } from '../domain/metadef-types.js';
 import { NAMESPACE, NAMESPACES, PROPERTY_TYPE, toJson, type WsObject } from '../domain/metadef-wsme.js';
-import { pythonJson } from '../http/error-body.js';
-import { HttpError } from '../http/errors.js';
+import { pythonJson } from '../domain/python-json.js';
+import { Forbidden, GlanceError, Invalid, NotFound } from '../domain/errors.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  absoluteUrl,
-  changed,
-  checkFourByte,
-  jsonBody,
-  rawQuery,
-  sendCreated,
-  sendModel,
-  truthy,
-  unlessDuplicate,
-  sendDeleted,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
-
-const protectedNamespace = (ns: NamespaceRecord): HttpError =>
-  new HttpError(403, `Metadata definition namespace ${ns.namespace} is protected and cannot be deleted.`);
+import { absoluteUrl, rawQuery } from '../http/request.js';
+import { changed, checkFourByte, truthy, unlessDuplicate } from '../services/metadef-rules.js';
+import { jsonBody } from '../http/json-body.js';
+import { sendCreated, sendModel, sendDeleted } from '../http/respond.js';
+import { protectedNamespace, type MetadefRouteDeps } from '../services/metadef-access.js';
 
 /** The namespace columns a create or update writes (the domain factory's and update's defaults applied). */
 function namespaceValues(body: WsObject, ctx: RequestContext): NamespaceValues {
@@ -63,11 +52,9 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
     let marker: NamespaceRecord | null = null;
     if (query.marker) {
       const found = await access.lookup(ctx, query.marker);
-      if (found === null)
-        throw new HttpError(404, `Metadata definition namespace=${query.marker} was not found.`);
+      if (found === null) throw new NotFound(`Metadata definition namespace=${query.marker} was not found.`);
       if (found === 'invisible') {
-        throw new HttpError(
-          403,
+        throw new Forbidden(
           `Forbidding request, metadata definition namespace=${query.marker} is not visible.`,
         );
       }
@@ -159,7 +146,7 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
       }
     } catch (err) {
       // Upstream removes the half-made namespace on a conflict, but keeps it when the input was invalid.
-      if (err instanceof HttpError && err.status !== 400) await repo.deleteNamespace(ns.id);
+      if (err instanceof GlanceError && !(err instanceof Invalid)) await repo.deleteNamespace(ns.id);
       throw err;
     }
     requestLocals(res).log.info({ namespace: name }, 'metadef namespace created');
@@ -178,8 +165,8 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
     const ctx = requestContext(res);
     const name = param(req, 'namespace');
     const found = await access.lookup(ctx, name);
-    if (found === null) throw new HttpError(404, `Metadata definition namespace=${name} was not found.`);
-    if (found === 'invisible') throw new HttpError(404);
+    if (found === null) throw new NotFound(`Metadata definition namespace=${name} was not found.`);
+    if (found === 'invisible') throw new NotFound();
     const ns = found;
     access.enforce(ctx, 'get_metadef_namespace', ns);
     access.enforce(ctx, 'list_metadef_resource_types', ns);
@@ -229,7 +216,7 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
     access.enforce(ctx, 'delete_metadef_namespace', ns);
     if (ns.protected) throw protectedNamespace(ns);
     if (!(await repo.deleteNamespace(ns.id))) {
-      throw new HttpError(404, `The specified namespace ${ns.namespace} could not be found`);
+      throw new NotFound(`The specified namespace ${ns.namespace} could not be found`);
     }
     requestLocals(res).log.info({ namespace: ns.namespace }, 'metadef namespace deleted');
     sendDeleted(res);
@@ -244,21 +231,4 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
     PUT: { handler: update },
     DELETE: { bodyReject: true, handler: remove },
   });
-}
-
-/**
- * DELETE of a namespace's objects, properties or tags: upstream checks the namespace delete rule (and for tags
- * delete_metadef_tags) and refuses protected namespaces.
- */
-export function deleteNamespaceContent(deps: MetadefRouteDeps, kind: 'objects' | 'properties' | 'tags') {
-  const { access } = deps;
-  return async (req: Request, res: Response): Promise<void> => {
-    const ctx = requestContext(res);
-    const ns = await access.find(ctx, param(req, 'namespace'));
-    access.enforce(ctx, 'delete_metadef_namespace', ns);
-    if (kind === 'tags') access.enforce(ctx, 'delete_metadef_tags', ns);
-    if (ns.protected) throw protectedNamespace(ns);
-    await access.repo.deleteContent(ns.id, kind);
-    sendDeleted(res);
-  };
 }

@@ -4,20 +4,14 @@ import { objectValues, parseObjectBody } from '../domain/metadef-bodies.js';
 import { checkObjectListQuery } from '../domain/metadef-query.js';
 import { objectModel, OBJECT_SCHEMA_LINK } from '../domain/metadef-represent.js';
 import { METADEF_OBJECT, METADEF_OBJECTS, toModel } from '../domain/metadef-wsme.js';
-import { HttpError } from '../http/errors.js';
+import { Forbidden, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  changed,
-  checkFourByte,
-  jsonBody,
-  rawQuery,
-  sendModel,
-  unlessDuplicate,
-  sendDeleted,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
-import { deleteNamespaceContent } from './metadef-namespaces.js';
+import { changed, checkFourByte, unlessDuplicate } from '../services/metadef-rules.js';
+import { jsonBody } from '../http/json-body.js';
+import { rawQuery } from '../http/request.js';
+import { sendModel, sendDeleted } from '../http/respond.js';
+import { type MetadefRouteDeps } from '../services/metadef-access.js';
 
 const objectHref = (namespace: string, name: string): string =>
   `/v2/metadefs/namespaces/${namespace}/objects/${name}`;
@@ -26,7 +20,7 @@ const objectHref = (namespace: string, name: string): string =>
 export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): void {
   const { access, schemas } = deps;
   const repo = access.repo;
-  const notFound = (name: string): HttpError => new HttpError(404, `Could not find metadata object ${name}`);
+  const notFound = (name: string): NotFound => new NotFound(`Could not find metadata object ${name}`);
 
   const list = async (req: Request, res: Response): Promise<void> => {
     checkObjectListQuery(rawQuery(req));
@@ -124,10 +118,10 @@ export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): voi
     const obj = await repo.object(ns.id, param(req, 'object'));
     if (obj === null) throw notFound(param(req, 'object'));
     if (ns.protected) {
-      throw new HttpError(403, `Metadata definition object ${obj.name} is protected and cannot be deleted.`);
+      throw new Forbidden(`Metadata definition object ${obj.name} is protected and cannot be deleted.`);
     }
     if (!(await repo.deleteObject(obj.id))) {
-      throw new HttpError(404, `The specified metadata object ${obj.name} could not be found`);
+      throw new NotFound(`The specified metadata object ${obj.name} could not be found`);
     }
     sendDeleted(res);
   };
@@ -135,7 +129,12 @@ export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): voi
   route(router, '/v2/metadefs/namespaces/:namespace/objects', 'GET, POST, DELETE', {
     GET: { handler: list },
     POST: { handler: create },
-    DELETE: { handler: deleteNamespaceContent(deps, 'objects') },
+    DELETE: {
+      handler: async (req, res) => {
+        await deps.access.deleteContent(requestContext(res), param(req, 'namespace'), 'objects');
+        sendDeleted(res);
+      },
+    },
   });
   route(router, '/v2/metadefs/namespaces/:namespace/objects/:object', 'GET, PUT, DELETE', {
     GET: { bodyReject: true, handler: show },

@@ -5,21 +5,15 @@ import { parsePropertyShowQuery } from '../domain/metadef-query.js';
 import { propertiesModel, propertyModel } from '../domain/metadef-represent.js';
 import { PROPERTY_TYPE, PROPERTY_TYPES, toJson, type WsObject } from '../domain/metadef-wsme.js';
 import type { JsonValue } from '../domain/pyrepr.js';
-import { pythonJson } from '../http/error-body.js';
-import { HttpError } from '../http/errors.js';
+import { pythonJson } from '../domain/python-json.js';
+import { Forbidden, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  changed,
-  checkFourByte,
-  jsonBody,
-  rawQuery,
-  sendModel,
-  unlessDuplicate,
-  sendDeleted,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
-import { deleteNamespaceContent } from './metadef-namespaces.js';
+import { changed, checkFourByte, unlessDuplicate } from '../services/metadef-rules.js';
+import { jsonBody } from '../http/json-body.js';
+import { rawQuery } from '../http/request.js';
+import { sendModel, sendDeleted } from '../http/respond.js';
+import { type MetadefRouteDeps } from '../services/metadef-access.js';
 
 /** The property as the database stores it: its PropertyType serialised, name included. */
 function storedSchema(body: WsObject): JsonValue {
@@ -30,7 +24,7 @@ function storedSchema(body: WsObject): JsonValue {
 export function mountMetadefProperties(router: Router, deps: MetadefRouteDeps): void {
   const { access, schemas } = deps;
   const repo = access.repo;
-  const notFound = (name: string): HttpError => new HttpError(404, `Could not find property ${name}`);
+  const notFound = (name: string): NotFound => new NotFound(`Could not find property ${name}`);
 
   const list = async (req: Request, res: Response): Promise<void> => {
     const ctx = requestContext(res);
@@ -66,21 +60,16 @@ export function mountMetadefProperties(router: Router, deps: MetadefRouteDeps): 
       access.enforce(ctx, 'get_metadef_resource_type', ns);
       const assoc = await repo.association(ns.id, resourceType);
       if (assoc === 'no-resource-type') {
-        throw new HttpError(
-          404,
-          `The metadata definition resource-type with name=${resourceType}, was not found.`,
-        );
+        throw new NotFound(`The metadata definition resource-type with name=${resourceType}, was not found.`);
       }
       if (assoc === 'not-associated') {
-        throw new HttpError(
-          404,
+        throw new NotFound(
           `The metadata definition resource-type association of resource-type=${resourceType} to ` +
             `namespace=${name}, was not found.`,
         );
       }
       if (!assoc.prefix || !propertyName.startsWith(assoc.prefix)) {
-        throw new HttpError(
-          404,
+        throw new NotFound(
           `Property ${propertyName} does not start with the expected resource type association prefix of ` +
             `'${assoc.prefix ?? 'None'}'.`,
         );
@@ -125,13 +114,12 @@ export function mountMetadefProperties(router: Router, deps: MetadefRouteDeps): 
     const property = await repo.property(ns.id, param(req, 'property'));
     if (property === null) throw notFound(param(req, 'property'));
     if (ns.protected) {
-      throw new HttpError(
-        403,
+      throw new Forbidden(
         `Metadata definition property ${property.name} is protected and cannot be deleted.`,
       );
     }
     if (!(await repo.deleteProperty(property.id))) {
-      throw new HttpError(404, `The specified property ${property.name} could not be found`);
+      throw new NotFound(`The specified property ${property.name} could not be found`);
     }
     sendDeleted(res);
   };
@@ -139,7 +127,12 @@ export function mountMetadefProperties(router: Router, deps: MetadefRouteDeps): 
   route(router, '/v2/metadefs/namespaces/:namespace/properties', 'GET, POST, DELETE', {
     GET: { bodyReject: true, handler: list },
     POST: { handler: create },
-    DELETE: { handler: deleteNamespaceContent(deps, 'properties') },
+    DELETE: {
+      handler: async (req, res) => {
+        await deps.access.deleteContent(requestContext(res), param(req, 'namespace'), 'properties');
+        sendDeleted(res);
+      },
+    },
   });
   route(router, '/v2/metadefs/namespaces/:namespace/properties/:property', 'GET, PUT, DELETE', {
     GET: { handler: show },

@@ -7,16 +7,13 @@ import {
   RESOURCE_TYPE_ASSOCIATIONS,
   RESOURCE_TYPES,
 } from '../domain/metadef-wsme.js';
-import { HttpError } from '../http/errors.js';
+import { Forbidden, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  jsonBody,
-  sendDeleted,
-  sendModel,
-  unlessDuplicate,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
+import { jsonBody } from '../http/json-body.js';
+import { sendDeleted, sendModel } from '../http/respond.js';
+import { unlessDuplicate } from '../services/metadef-rules.js';
+import { type MetadefRouteDeps } from '../services/metadef-access.js';
 
 /** /v2/metadefs/resource_types and a namespace's associations (upstream's metadef_resource_types.py). */
 export function mountMetadefResourceTypes(router: Router, deps: MetadefRouteDeps): void {
@@ -69,13 +66,12 @@ export function mountMetadefResourceTypes(router: Router, deps: MetadefRouteDeps
     const ns = await access.find(ctx, param(req, 'namespace'));
     access.enforce(ctx, 'remove_metadef_resource_type_association', ns);
     const name = param(req, 'resourceType');
-    const notFound = new HttpError(404, `Failed to find resource type ${name} to delete`);
+    const notFound = new NotFound(`Failed to find resource type ${name} to delete`);
     // Upstream compares names in Python, so unlike the lookups elsewhere this one is exact.
     const assoc = (await repo.associations(ns.id)).find((a) => a.name === name);
     if (assoc === undefined) throw notFound;
     if (ns.protected) {
-      throw new HttpError(
-        403,
+      throw new Forbidden(
         `Metadata definition resource-type-association ${assoc.name} is protected and cannot be deleted.`,
       );
     }

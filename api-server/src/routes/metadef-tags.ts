@@ -5,19 +5,14 @@ import { parseTagListQuery } from '../domain/metadef-query.js';
 import { tagModel } from '../domain/metadef-represent.js';
 import type { TagRecord } from '../domain/metadef-types.js';
 import { METADEF_TAG, METADEF_TAGS } from '../domain/metadef-wsme.js';
-import { HttpError } from '../http/errors.js';
+import { Forbidden, NotFound } from '../domain/errors.js';
 import { requestContext } from '../http/locals.js';
 import { param, route } from '../http/routing.js';
-import {
-  checkFourByte,
-  jsonBody,
-  rawQuery,
-  sendModel,
-  unlessDuplicate,
-  sendDeleted,
-  type MetadefRouteDeps,
-} from './metadef-common.js';
-import { deleteNamespaceContent } from './metadef-namespaces.js';
+import { checkFourByte, unlessDuplicate } from '../services/metadef-rules.js';
+import { jsonBody } from '../http/json-body.js';
+import { rawQuery } from '../http/request.js';
+import { sendModel, sendDeleted } from '../http/respond.js';
+import { type MetadefRouteDeps } from '../services/metadef-access.js';
 
 // oslo_utils.strutils.bool_from_string's true words.
 const TRUE_STRINGS = new Set(['1', 't', 'true', 'on', 'y', 'yes']);
@@ -33,7 +28,7 @@ function duplicateTag(name: string, namespace: string): string {
 export function mountMetadefTags(router: Router, deps: MetadefRouteDeps): void {
   const { access, schemas } = deps;
   const repo = access.repo;
-  const notFound = (name: string): HttpError => new HttpError(404, `Could not find metadata tag ${name}`);
+  const notFound = (name: string): NotFound => new NotFound(`Could not find metadata tag ${name}`);
 
   const list = async (req: Request, res: Response): Promise<void> => {
     const query = parseTagListQuery(rawQuery(req));
@@ -116,10 +111,10 @@ export function mountMetadefTags(router: Router, deps: MetadefRouteDeps): void {
     const tag = await repo.tag(ns.id, param(req, 'tag'));
     if (tag === null) throw notFound(param(req, 'tag'));
     if (ns.protected) {
-      throw new HttpError(403, `Metadata definition tag ${tag.name} is protected and cannot be deleted.`);
+      throw new Forbidden(`Metadata definition tag ${tag.name} is protected and cannot be deleted.`);
     }
     if (!(await repo.deleteTag(tag.id))) {
-      throw new HttpError(404, `The specified metadata tag ${tag.name} could not be found`);
+      throw new NotFound(`The specified metadata tag ${tag.name} could not be found`);
     }
     sendDeleted(res);
   };
@@ -127,7 +122,12 @@ export function mountMetadefTags(router: Router, deps: MetadefRouteDeps): void {
   route(router, '/v2/metadefs/namespaces/:namespace/tags', 'GET, POST, DELETE', {
     GET: { handler: list },
     POST: { handler: createMany },
-    DELETE: { handler: deleteNamespaceContent(deps, 'tags') },
+    DELETE: {
+      handler: async (req, res) => {
+        await deps.access.deleteContent(requestContext(res), param(req, 'namespace'), 'tags');
+        sendDeleted(res);
+      },
+    },
   });
   route(router, '/v2/metadefs/namespaces/:namespace/tags/:tag', 'GET, POST, PUT, DELETE', {
     GET: { bodyReject: true, handler: show },

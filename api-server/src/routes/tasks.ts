@@ -1,35 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import type { Policy } from '../auth/policy.js';
-import type { TaskRecord } from '../db/task-repo.js';
 import type { JsonValue } from '../domain/pyrepr.js';
-import { validationMessage, type JsonObject } from '../domain/json-schema.js';
 import { queryPairs } from '../domain/list-query.js';
-import { schemaDocument } from '../domain/schemas.js';
 import type { DomainConfig } from '../domain/types.js';
 import { HttpError } from '../http/errors.js';
 import { requireJson } from '../http/json-body.js';
+import { absoluteUrl, rawQuery } from '../http/request.js';
 import { requestContext, requestLocals } from '../http/locals.js';
 import { sendJson } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
-import type { ImportService } from '../import/import-service.js';
-import { legacyImportSourceProblem } from '../import/legacy-import.js';
-import { UriRefused } from '../import/uri-filter.js';
-import type { ImageAccess } from './image-access.js';
-import { parseTaskListQuery } from './tasks-query.js';
-import { formatImageTask, formatTask, formatTaskList } from './tasks-view.js';
+import { parseTaskListQuery } from '../services/task-query.js';
+import { formatImageTask, formatTask, formatTaskList } from '../services/task-view.js';
+import type { Tasks } from '../services/tasks.js';
 
 export interface TasksRouteDeps {
-  access: ImageAccess;
-  policy: Policy;
-  service: ImportService;
+  tasks: Tasks;
   domain: DomainConfig;
   jsonLimit: number;
-}
-
-function rawQuery(req: Request): URLSearchParams {
-  const at = req.originalUrl.indexOf('?');
-  return new URLSearchParams(at < 0 ? '' : req.originalUrl.slice(at + 1));
 }
 
 /**
@@ -37,94 +23,37 @@ function rawQuery(req: Request): URLSearchParams {
  * GET /v2/images/{id}/tasks (images.py get_task_info).
  */
 export function mountTasks(router: Router, deps: TasksRouteDeps): void {
-  const { access, policy, service, domain } = deps;
-  const tasks = service.tasks;
-  // Schema.validate uses the raw schema, which (unlike the one served) forbids other properties.
-  const taskSchema: JsonObject = { ...schemaDocument('task', domain), additionalProperties: false };
-
-  const scope = (res: Response) => {
-    const ctx = requestContext(res);
-    return { ctx, scope: { projectId: ctx.projectId, isAdmin: ctx.isAdmin } };
-  };
+  const { tasks, domain } = deps;
 
   const create = async (req: Request, res: Response): Promise<void> => {
-    const { ctx } = scope(res);
-    policy.enforce(ctx, 'tasks_api_access');
+    const ctx = requestContext(res);
+    tasks.enforceAccess(ctx);
     const body = await requireJson(req, deps.jsonLimit);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new HttpError(400, 'Request body must be a JSON object.');
-    }
-    const document = body as JsonObject;
-    for (const key of ['type', 'input']) {
-      if (!Object.hasOwn(document, key)) throw new HttpError(400, `Task '${key}' is required`);
-    }
-    const problem = validationMessage(document, taskSchema);
-    if (problem !== null)
-      throw new HttpError(400, `Provided object does not match schema 'task': ${problem}`);
-    const type = document.type as TaskRecord['type'];
-    const input = document.input as JsonObject | null;
-    if (input === null) throw new HttpError(400, "Task 'input' must be an object");
-    if (type === 'import') {
-      const source = input.import_from;
-      const refused = legacyImportSourceProblem(source);
-      if (refused !== null) throw new HttpError(400, refused);
-      try {
-        await service.checkExternalUri(source as string);
-      } catch (err) {
-        if (!(err instanceof UriRefused)) throw err;
-        requestLocals(res).log.info({ reason: err.message }, 'legacy import source refused');
-        throw new HttpError(400, `URI for legacy import task does not pass filtering: ${String(source)}`);
-      }
-    }
-    const imageId = input.image_id;
-    const task = await tasks.create({
-      id: randomUUID(),
-      type,
-      owner: ctx.projectId ?? '',
-      imageId: typeof imageId === 'string' ? imageId : null,
-      userId: ctx.userId,
-      requestId: requestLocals(res).requestId,
-      input,
-    });
-    service.start(task);
-    res.setHeader('Location', `${req.protocol}://${req.get('host') ?? 'localhost'}/v2/tasks/${task.id}`);
+    const { requestId, log } = requestLocals(res);
+    const task = await tasks.create(ctx, body, requestId, log);
+    res.setHeader('Location', absoluteUrl(req, `/v2/tasks/${task.id}`));
     sendJson(res, 201, formatTask(task));
   };
 
   const list = async (req: Request, res: Response): Promise<void> => {
-    const { ctx, scope: who } = scope(res);
-    policy.enforce(ctx, 'tasks_api_access');
+    const ctx = requestContext(res);
+    tasks.enforceAccess(ctx);
     const query = parseTaskListQuery(queryPairs(rawQuery(req)), {
       limitParamDefault: domain.limitParamDefault,
       apiLimitMax: domain.apiLimitMax,
     });
-    let marker: TaskRecord | null = null;
-    if (query.marker !== null) {
-      marker = await tasks.get(query.marker, who);
-      if (marker === null) {
-        if (await tasks.exists(query.marker)) {
-          throw new HttpError(403, `Forbidding request, task ${query.marker} not visible`);
-        }
-        throw new HttpError(400, `Task with the given id ${query.marker} was not found`);
-      }
-    }
-    const page = await tasks.list(who, { ...query, marker });
-    const last = page[page.length - 1];
-    const next = page.length > 0 && page.length === query.limit && last ? last.id : null;
+    const { page, next } = await tasks.list(ctx, query);
     sendJson(res, 200, formatTaskList(page, query.params, next));
   };
 
   const show = async (req: Request, res: Response): Promise<void> => {
-    const { ctx, scope: who } = scope(res);
-    policy.enforce(ctx, 'tasks_api_access');
-    const id = param(req, 'taskId');
-    const task = await tasks.get(id, who);
-    if (task === null) throw new HttpError(404, `Could not find task ${id}`);
-    sendJson(res, 200, formatTask(task));
+    const ctx = requestContext(res);
+    tasks.enforceAccess(ctx);
+    sendJson(res, 200, formatTask(await tasks.get(ctx, param(req, 'taskId'))));
   };
 
   const remove = (_req: Request, res: Response): void => {
-    policy.enforce(requestContext(res), 'tasks_api_access');
+    tasks.enforceAccess(requestContext(res));
     throw new HttpError(
       405,
       undefined,
@@ -135,17 +64,9 @@ export function mountTasks(router: Router, deps: TasksRouteDeps): void {
   };
 
   const imageTasks = async (req: Request, res: Response): Promise<void> => {
-    const { ctx, scope: who } = scope(res);
-    let found;
-    try {
-      found = await access.find(ctx, param(req, 'imageId'));
-      access.enforce(ctx, 'get_image', found);
-    } catch (err) {
-      // Upstream answers a missing or hidden image with a bare 404.
-      if (err instanceof HttpError && (err.status === 404 || err.status === 403)) throw new HttpError(404);
-      throw err;
-    }
-    const list: JsonValue[] = (await tasks.listForImage(found.image.id, who)).map(formatImageTask);
+    const list: JsonValue[] = (await tasks.forImage(requestContext(res), param(req, 'imageId'))).map(
+      formatImageTask,
+    );
     // The database dicts go out through jsonutils, which escapes non-ASCII text.
     sendJson(res, 200, { tasks: list }, true);
   };

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ThreadedDigest } from './hash-thread.js';
-import { nodeHashName } from './hash-algorithms.js';
+import { nodeHashName } from '../domain/hash-algorithms.js';
 
 export interface HashResult {
   md5: string;

@@ -1,12 +1,12 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { HttpError } from '../http/errors.js';
+import { LimitExceeded } from '../domain/errors.js';
 import { BodyScavenger } from './body-scavenger.js';
 
 /** Upstream's text for `image_size_cap`: "The incoming image is too large: " + ImageSizeLimitExceeded's message. */
 export const IMAGE_TOO_LARGE = 'The incoming image is too large: The provided image is too large.';
 
 /**
- * A pass-through that fails with HttpError(413, explanation) as soon as more than `maxBytes` have arrived. Like
+ * A pass-through that fails with LimitExceeded(explanation) as soon as more than `maxBytes` have arrived. Like
  * upstream's LimitingReader, the chunk that crosses the limit is not passed on. Every incoming body (upload and
  * staging) passes here first, so this stage also paces the collection of its pieces (body-scavenger.ts).
  */
@@ -17,7 +17,7 @@ export function limitSize(maxBytes: number, explanation: string = IMAGE_TOO_LARG
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
       seen += chunk.length;
       scavenger.passed(chunk.length);
-      if (seen > maxBytes) callback(new HttpError(413, explanation));
+      if (seen > maxBytes) callback(new LimitExceeded(explanation));
       else callback(null, chunk);
     },
   });

@@ -1,6 +1,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { conditionSchema, GROUP, VERSION } from './glance-service-types.js';
+import { IMAGE_ATTRIBUTES } from '../../../api-server/src/domain/image-attributes.js';
 import { parseSpecWith } from './parse-spec.js';
 
 /**
@@ -51,33 +52,7 @@ const INTERFACES = ['public', 'internal', 'admin'] as const;
  * Names Glance keeps for itself: a property of that name would be refused (or mean something else), so the
  * spec refuses it first. Server-owned `os_*` names other than os_hidden are left to Glance entirely.
  */
-export const CORE_ATTRIBUTES = new Set([
-  'id',
-  'name',
-  'status',
-  'visibility',
-  'protected',
-  'os_hidden',
-  'checksum',
-  'os_hash_algo',
-  'os_hash_value',
-  'owner',
-  'size',
-  'virtual_size',
-  'min_disk',
-  'min_ram',
-  'container_format',
-  'disk_format',
-  'created_at',
-  'updated_at',
-  'tags',
-  'self',
-  'file',
-  'schema',
-  'locations',
-  'direct_url',
-  'stores',
-]);
+export const CORE_ATTRIBUTES: ReadonlySet<string> = IMAGE_ATTRIBUTES;
 
 export const CHECKSUM_PATTERN = /^(md5:[0-9a-f]{32}|sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 
