@@ -1,7 +1,8 @@
 import type { GlanceConfig } from '../config/load.js';
 import { Forbidden } from '../domain/errors.js';
 import { evaluate, parseCheck, type Check, type Target } from './check-string.js';
-import { policyCreds, type RequestContext } from './context.js';
+import { policyCreds } from './context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import { DEFAULT_RULES, type RuleDefault, type RuleName } from './policy-defaults.js';
 import { loadPolicyOverrides } from './policy-file.js';
 

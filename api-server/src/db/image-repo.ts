@@ -1,3 +1,4 @@
+import { nowSeconds } from '../domain/clock.js';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type {
   ColumnChanges,
@@ -46,11 +47,6 @@ export interface LocationWrite {
 
 type Queryable = Pool | PoolConnection;
 type Param = string | number | boolean | Date | null;
-
-// Upstream's DATETIME columns hold whole seconds; writing the truncated value keeps responses equal to rows.
-export function nowSeconds(): Date {
-  return new Date(Math.floor(Date.now() / 1000) * 1000);
-}
 
 interface ImageRow extends RowDataPacket {
   id: string;

@@ -1,6 +1,6 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { MemberRecord, MemberStatus } from '../domain/types.js';
-import { nowSeconds } from './image-repo.js';
+import { nowSeconds } from '../domain/clock.js';
 import { transaction } from './pool.js';
 
 /** Whose memberships a caller may see: upstream lets a non-admin see rows of images it owns or its own rows. */

@@ -1,6 +1,6 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { pythonJson } from '../domain/python-json.js';
-import { nowSeconds } from './image-repo.js';
+import { nowSeconds } from '../domain/clock.js';
 import { transaction } from './pool.js';
 
 export const TASK_TYPES = ['import', 'api_image_import'] as const;

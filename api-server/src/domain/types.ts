@@ -1,4 +1,4 @@
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from './request-context.js';
 import type { JsonObject } from './json-schema.js';
 
 // Shared domain types for the Image API. They mirror upstream Glance's `images`, `image_properties`,

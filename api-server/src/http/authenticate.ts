@@ -4,7 +4,7 @@ import { ConfigError } from '../config/errors.js';
 import type { GlanceConfig } from '../config/load.js';
 import { HttpError } from './errors.js';
 import { requestLocals } from './locals.js';
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import {
   KeystoneClient,
   KeystoneUnavailableError,

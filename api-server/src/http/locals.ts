@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 
 /** What the framing middleware attaches to each response for the handlers after it. */
 export interface RequestLocals {

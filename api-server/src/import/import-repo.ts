@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { nowSeconds, type ImageRepository } from '../db/image-repo.js';
+import type { ImageRepository } from '../db/image-repo.js';
+import { nowSeconds } from '../domain/clock.js';
 import { checkStatusTransition } from '../domain/status.js';
 import type { ImageRecord, ImageStatus } from '../domain/types.js';
 import { IMPORT_LOCK } from './bookkeeping.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { nowSeconds } from '../db/image-repo.js';
+import { nowSeconds } from '../domain/clock.js';
 import { pythonJson } from '../domain/python-json.js';
 
 // `glance-manage db_load_metadefs` (glance/db/sqlalchemy/metadata.py, without --merge, --prefer_new or

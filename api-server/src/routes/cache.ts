@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import type { Policy, PolicyAction, PolicyTarget } from '../auth/policy.js';
 import type { ImageCache } from '../cache/image-cache.js';
 import { Forbidden, Invalid, NotFound } from '../domain/errors.js';

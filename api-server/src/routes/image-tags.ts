@@ -8,7 +8,7 @@ import { requestContext } from '../http/locals.js';
 import { sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
 import { NotImageOwner, type ImageAccess, type VisibleImage } from '../services/image-access.js';
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 
 /** PUT and DELETE /v2/images/{id}/tags/{tag} (upstream's image_tags.py). */
 export function mountImageTags(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import type { Policy, PolicyTarget } from '../auth/policy.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import { parseCreateBody, type CreateTarget } from '../domain/create.js';

@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
-import type { RequestContext } from '../auth/context.js';
-import { nowSeconds } from '../db/image-repo.js';
+import type { RequestContext } from '../domain/request-context.js';
+import { nowSeconds } from '../domain/clock.js';
 import { objectValues, parseNamespaceBody } from '../domain/metadef-bodies.js';
 import {
   namespacePageLinks,

@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { nowSeconds } from '../db/image-repo.js';
+import { nowSeconds } from '../domain/clock.js';
 import { objectValues, parseObjectBody } from '../domain/metadef-bodies.js';
 import { checkObjectListQuery } from '../domain/metadef-query.js';
 import { objectModel, OBJECT_SCHEMA_LINK } from '../domain/metadef-represent.js';

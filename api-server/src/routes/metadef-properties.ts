@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { nowSeconds } from '../db/image-repo.js';
+import { nowSeconds } from '../domain/clock.js';
 import { parsePropertyBody } from '../domain/metadef-bodies.js';
 import { parsePropertyShowQuery } from '../domain/metadef-query.js';
 import { propertiesModel, propertyModel } from '../domain/metadef-represent.js';

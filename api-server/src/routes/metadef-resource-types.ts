@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { nowSeconds } from '../db/image-repo.js';
+import { nowSeconds } from '../domain/clock.js';
 import { parseAssociationBody } from '../domain/metadef-bodies.js';
 import { associationModel, resourceTypeModel } from '../domain/metadef-represent.js';
 import {

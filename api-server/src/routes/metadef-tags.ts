@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { nowSeconds } from '../db/image-repo.js';
+import { nowSeconds } from '../domain/clock.js';
 import { parseTagBody, parseTagsBody, validateBody } from '../domain/metadef-bodies.js';
 import { parseTagListQuery } from '../domain/metadef-query.js';
 import { tagModel } from '../domain/metadef-represent.js';

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import type { Policy, PolicyAction, PolicyTarget } from '../auth/policy.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import type { MemberRepository } from '../db/member-repo.js';

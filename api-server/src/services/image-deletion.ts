@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import type { ImageCache } from '../cache/image-cache.js';
 import type { ImageRepository } from '../db/image-repo.js';
 import { Conflict, Forbidden, NotFound } from '../domain/errors.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import type { GlanceConfig } from '../config/index.js';
 import type { TaskRecord } from '../db/task-repo.js';
 import { Conflict, Invalid } from '../domain/errors.js';

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import type { MemberRepository } from '../db/member-repo.js';
 import { Conflict, Forbidden, GlanceError, Invalid, LimitExceeded, NotFound } from '../domain/errors.js';
 import { MEMBER_STATUSES, type MemberRecord } from '../domain/types.js';

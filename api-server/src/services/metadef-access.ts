@@ -1,4 +1,4 @@
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import type { Policy, PolicyAction } from '../auth/policy.js';
 import type { MetadefRepository } from '../db/metadef-repo.js';
 import type { MetadefSchemas } from '../domain/metadef-bodies.js';

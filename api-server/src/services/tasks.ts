@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../auth/context.js';
+import type { RequestContext } from '../domain/request-context.js';
 import type { Policy } from '../auth/policy.js';
 import type { TaskRecord, TaskScope } from '../db/task-repo.js';
 import { Forbidden, Invalid, NotFound } from '../domain/errors.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
 import pino from 'pino';
-import type { RequestContext } from '../../../../api-server/src/auth/context.js';
+import type { RequestContext } from '../../../../api-server/src/domain/request-context.js';
 import { createAuthMiddleware } from '../../../../api-server/src/http/authenticate.js';
 import { parseIni } from '../../../../api-server/src/config/ini.js';
 import { validateConfig } from '../../../../api-server/src/config/load.js';

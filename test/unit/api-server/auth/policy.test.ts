@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../../../api-server/src/auth/context.js';
+import type { RequestContext } from '../../../../api-server/src/domain/request-context.js';
 import { buildPolicy, type PolicyAction, type PolicyTarget } from '../../../../api-server/src/auth/policy.js';
 import { Forbidden } from '../../../../api-server/src/domain/errors.js';
 import { answered } from '../domain/helpers.js';
