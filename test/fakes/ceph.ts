@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { CephAdmin, CephAuth, CephCaps, OsdDump } from '../../operator/src/glance-service/admin-clients.js';
+import type {
+  CephAdmin,
+  CephAuth,
+  CephCaps,
+  OsdDump,
+} from '../../operator/src/glance-service/admin-clients.js';
 import { CEPH_EACCES, CEPH_ENOENT, CephError } from '../../operator/src/glance-service/ceph-cli.js';
 
 const EINVAL = 22;

@@ -9,7 +9,10 @@ import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
 import { IMAGE, type ImageObject } from '../../../../operator/src/api/image-types.js';
 import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../../operator/src/api/operator-identity.js';
-import { createImageController, type ImageController } from '../../../../operator/src/image/image-controller.js';
+import {
+  createImageController,
+  type ImageController,
+} from '../../../../operator/src/image/image-controller.js';
 import { KubeEventRecorder } from '../../../../operator/src/runtime/events.js';
 import { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../../operator/src/runtime/operator-metrics.js';
@@ -573,10 +576,13 @@ describe('Image: a changed source', () => {
     replacementGate.open();
     // The status names the replacement (and the replaced image as retired) before the old image is deleted,
     // then drops the retired id: wait for that last write.
-    const after = await waitFor('imageID to move to the replacement and the old one to be retired', async () => {
-      const obj = await waitForPhase('replaced', 'Ready');
-      return obj.status?.imageID !== oldId && obj.status?.retiredImageID === undefined && obj;
-    });
+    const after = await waitFor(
+      'imageID to move to the replacement and the old one to be retired',
+      async () => {
+        const obj = await waitForPhase('replaced', 'Ready');
+        return obj.status?.imageID !== oldId && obj.status?.retiredImageID === undefined && obj;
+      },
+    );
     expect(after.status?.imageID).toBe(during.status?.pendingImageID);
     expect(after.status?.pendingImageID).toBeUndefined();
     expect(after.status?.retiredImageID).toBeUndefined();
