@@ -3,6 +3,7 @@ import pino from 'pino';
 import { CONTROLLER_NAME, FIELD_MANAGER } from './api/operator-identity.js';
 import { createGlanceController } from './glance-service/glance-controller.js';
 import { createImageController } from './image/image-controller.js';
+import { apiServerAddresses, UrlPolicy } from './net/url-policy.js';
 import { loadOptions } from './options.js';
 import { KubeEventRecorder } from './runtime/events.js';
 import { boundPort, startHealthServer } from './runtime/health-server.js';
@@ -31,8 +32,12 @@ async function main(): Promise<number> {
     workers: opts.WORKERS,
   };
   const controller = createGlanceController(shared);
+  // The kube-apiserver is refused as a source whatever the settings' ranges say: its address is where the
+  // operator's own credentials go.
+  const urlPolicy = new UrlPolicy(opts, await apiServerAddresses(config.getCurrentCluster()?.server));
   const images = createImageController({
     ...shared,
+    urlPolicy,
     maxTransfers: opts.IMAGE_TRANSFERS,
     progressMs: opts.IMAGE_PROGRESS_SECONDS * 1000,
   });

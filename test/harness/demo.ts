@@ -38,6 +38,8 @@ const stackSchema = z.object({
   CRICTL_CONFIG: z.string().min(1),
   GLANCE_IMAGE: z.string().min(1),
   POD_HOST_IP: z.string().min(1),
+  POD_CIDR: z.string().min(1),
+  SERVICE_CIDR: z.string().min(1),
   NODE_IP: z.string().min(1),
   DB_HOST: z.string().min(1),
   DB_PORT: z.coerce.number().int().positive(),
@@ -117,23 +119,31 @@ async function main(): Promise<void> {
   for (const type of [GLANCE_SERVICE, IMAGE]) await waitServed(custom, type, 60_000);
   await apply(objects, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 
+  const work = await mkdtemp(path.join(tmpdir(), 'glance-demo-'));
+  const qcow2 = await makeQcow2(work);
+  // The operator pod fetches it: it listens where the pods reach this machine.
+  const server = await serveFile(qcow2, stack.POD_HOST_IP);
+  say(`serving a qcow2 made by qemu-img at ${server.url}`);
+
+  // The operator refuses the cluster's ranges and this machine's address (the kube-apiserver's): the demo's
+  // source, on that address, is allowed by its port alone.
+  const sourcePort = new URL(server.url).port;
   const release: ChartRelease = {
     kubeconfig: stack.KUBECONFIG,
     namespace: OPERATOR_NAMESPACE,
     release: 'glance-operator',
     image: stack.GLANCE_IMAGE,
     replicas: 2,
+    urlPolicy: {
+      deny: [stack.POD_CIDR, stack.SERVICE_CIDR, stack.POD_HOST_IP],
+      allow: [`${stack.POD_HOST_IP}:${sourcePort}`],
+    },
   };
   say(
-    `helm install of charts/glance-operator into ${OPERATOR_NAMESPACE} (image ${stack.GLANCE_IMAGE}, 2 replicas)`,
+    `helm install of charts/glance-operator into ${OPERATOR_NAMESPACE} (image ${stack.GLANCE_IMAGE}, 2 replicas, ` +
+      `sources allowed from ${stack.POD_HOST_IP}:${sourcePort} only among the cluster's addresses)`,
   );
   await installOperatorChart(release);
-
-  const work = await mkdtemp(path.join(tmpdir(), 'glance-demo-'));
-  const qcow2 = await makeQcow2(work);
-  // The operator pod fetches it: it listens where the pods reach this machine.
-  const server = await serveFile(qcow2, stack.POD_HOST_IP);
-  say(`serving a qcow2 made by qemu-img at ${server.url}`);
 
   // Pods reach MariaDB, Keystone and Ceph at this machine's address on the node's network.
   const fromPods = (value: string) => value.replaceAll('127.0.0.1', stack.POD_HOST_IP);

@@ -14,6 +14,8 @@ export interface ChartRelease {
   readonly replicas?: number;
   /** Seconds between the operator's full re-reads (the chart's default is 300). */
   readonly resyncSeconds?: number;
+  /** The chart's urlPolicy values: where the operator may fetch sources from. */
+  readonly urlPolicy?: { deny: string[]; allow: string[] };
 }
 
 // From the source tree (tests) or from dist/ (the compiled demo) alike.
@@ -48,6 +50,7 @@ export async function installOperatorChart(release: ChartRelease): Promise<void>
     '--set',
     `replicaCount=${release.replicas ?? 1}`,
     ...(release.resyncSeconds ? ['--set', `operator.resyncSeconds=${release.resyncSeconds}`] : []),
+    ...(release.urlPolicy ? ['--set-json', `urlPolicy=${JSON.stringify(release.urlPolicy)}`] : []),
     '--wait',
     '--timeout',
     '5m',

@@ -46,7 +46,7 @@ const SHARED_ATTRIBUTES = 'outside src (api-server/src/domain/image-attributes.j
 const OPERATOR: Rules = {
   api: [SHARED_ATTRIBUTES],
   runtime: [],
-  net: [],
+  net: ['runtime'],
   'glance-service': ['api', 'runtime', 'net'],
   image: ['api', 'runtime', 'net'],
   options: ['net'],

@@ -1,7 +1,8 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
-import type { Socket } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
+import { pinnedLookup, type UrlPolicy } from '../net/url-policy.js';
 import { TerminalError } from '../runtime/errors.js';
 
 /** How to reach a source: what the spec's Secrets, ConfigMap and proxy resolved to. */
@@ -11,6 +12,8 @@ export interface SourceAccess {
   /** PEM certificates replacing the system trust store. */
   ca?: string;
   proxy?: string;
+  /** Where the operator may connect on the author's behalf: every hop and the proxy are checked and pinned. */
+  policy: UrlPolicy;
 }
 
 /**
@@ -43,12 +46,19 @@ export function redact(url: string): string {
   }
 }
 
-function tunnel(proxy: URL, target: URL, ca: string | undefined, signal: AbortSignal): Promise<Socket> {
+function tunnel(
+  proxy: URL,
+  proxyLookup: LookupFunction,
+  target: URL,
+  ca: string | undefined,
+  signal: AbortSignal,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const port = target.port || '443';
     const req = httpRequest({
       host: proxy.hostname,
       port: proxy.port || 80,
+      lookup: proxyLookup,
       method: 'CONNECT',
       path: `${target.hostname}:${port}`,
       headers: { Host: `${target.hostname}:${port}` },
@@ -77,6 +87,10 @@ async function once(
 ): Promise<IncomingMessage> {
   const proxy = access.proxy ? new URL(access.proxy) : undefined;
   const https = url.protocol === 'https:';
+  // Checked here, connected there: the socket goes to the address the policy allowed, never to a second answer
+  // of the same name. Behind a proxy the proxy resolves the target; its name is still checked from here.
+  const checked = await access.policy.check(url);
+  const lookup = proxy ? pinnedLookup(await access.policy.check(proxy)) : pinnedLookup(checked);
   // A connection per request: a transfer is long, and a pooled socket would collect idle-timeout listeners.
   const options = {
     agent: false,
@@ -88,12 +102,12 @@ async function once(
   let req;
   if (proxy && !https) {
     // A plain-HTTP proxy is sent the absolute URL.
-    req = httpRequest({ ...options, host: proxy.hostname, port: proxy.port || 80, path: url.href });
+    req = httpRequest({ ...options, host: proxy.hostname, port: proxy.port || 80, path: url.href, lookup });
   } else if (proxy) {
-    const socket = await tunnel(proxy, url, access.ca, signal);
+    const socket = await tunnel(proxy, lookup, url, access.ca, signal);
     req = httpsRequest(url, { ...options, createConnection: () => socket });
   } else {
-    req = (https ? httpsRequest : httpRequest)(url, options);
+    req = (https ? httpsRequest : httpRequest)(url, { ...options, lookup });
   }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => req.destroy(new Error('no answer from the source')), HEAD_TIMEOUT_MS);
@@ -136,7 +150,9 @@ export async function openSource(
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location) {
       res.resume();
-      current = new URL(res.headers.location, current);
+      const next = new URL(res.headers.location, current);
+      access.policy.checkRedirect(current, next);
+      current = next;
       continue;
     }
     if (status >= 200 && status < 300) return { res, url: current.href };

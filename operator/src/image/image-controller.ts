@@ -1,4 +1,5 @@
 import { IMAGE } from '../api/image-types.js';
+import type { UrlPolicy } from '../net/url-policy.js';
 import { Controller, type ResourceControllerOptions } from '../runtime/controller.js';
 import { watchCustomResource } from '../runtime/watch.js';
 import { ImageReconciler } from './reconciler.js';
@@ -9,6 +10,8 @@ export interface ImageControllerOptions extends ResourceControllerOptions {
   maxTransfers: number;
   progressMs?: number;
   retryBaseMs?: number;
+  /** Where sources may be fetched from: the operator's settings (default: the policy's built-in refusals only). */
+  urlPolicy?: UrlPolicy;
 }
 
 export interface ImageController {
@@ -32,6 +35,7 @@ export function createImageController(opts: ImageControllerOptions): ImageContro
     progressMs: opts.progressMs ?? 5000,
     retryBaseMs: opts.retryBaseMs ?? 5000,
     enqueue: (key) => controller.enqueue(key),
+    ...(opts.urlPolicy ? { urlPolicy: opts.urlPolicy } : {}),
   });
   const controller = new Controller({
     name: 'image',

@@ -26,12 +26,22 @@ export async function deleteImage(glance: GlanceImagesApi, id: string): Promise<
 }
 
 /**
+ * Refuses, before an image is created in Glance, Glance is asked to fetch anything or a transfer starts, a source, checksum file or proxy that
+ * the operator's URL policy does not allow (Stalled, SourceNotAllowed). Each connection is checked again.
+ */
+export async function checkSourceAddresses(pass: ImagePass): Promise<void> {
+  const { url, checksumURL, proxy } = pass.spec.source;
+  for (const u of [url, checksumURL, proxy]) if (u) await pass.deps.urlPolicy.check(new URL(u));
+}
+
+/**
  * Creates the image (or the replacement, `slot`) under an id recorded in the status first, so that a crash
  * between the two finds the image again instead of making a second one. Glance never reuses an id (409): a
  * fresh one is drawn.
  */
 export async function createImage(pass: ImagePass, slot: 'imageID' | 'pendingImageID'): Promise<GlanceImage> {
   const { obj, spec, status, glance } = pass;
+  await checkSourceAddresses(pass);
   for (let tries = 0; tries < 2; tries++) {
     let id = status[slot];
     if (!id || tries > 0) {

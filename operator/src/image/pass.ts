@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ImageObject, ImageSpec, ImageStatus } from '../api/image-types.js';
 import type { ObjectKey } from '../runtime/controller.js';
 import { eventTarget, type EventRecorder, type EventType } from '../runtime/events.js';
+import type { UrlPolicy } from '../net/url-policy.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { GlanceImagesApi } from './glance-images.js';
 import type { TransferRunner } from './transfer-pipeline.js';
@@ -13,6 +14,8 @@ export interface ImageDeps {
   kube: KubeClient;
   events: EventRecorder;
   transfers: TransferManager;
+  /** Where sources, checksum files and proxies may be fetched from (the operator's settings). */
+  urlPolicy: UrlPolicy;
   /** Streams a source into Glance; the real one reads the URL, tests hand in another. */
   runTransfer: TransferRunner;
   /** Drift in Glance has no watch: a Ready image is re-read this often. */

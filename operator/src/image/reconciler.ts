@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { IMAGE, parseImageSpec, type ImageObject, type ImageSpec } from '../api/image-types.js';
+import { UrlPolicy, urlPolicyEnv } from '../net/url-policy.js';
 import type { ObjectKey, Reconcile } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeClient, StoredObject } from '../runtime/kube-client.js';
@@ -32,6 +33,8 @@ export interface ImageReconcilerOptions {
   enqueue: (key: ObjectKey) => void;
   /** Opens the Image API of a target; default: Keystone sessions, cached until shortly before they expire. */
   glance?: GlanceConnector;
+  /** Where sources may be fetched from; default: everything but loopback, link-local and metadata addresses. */
+  urlPolicy?: UrlPolicy;
   /** Streams a source into Glance; default: from the URL, through checksum, decompression and sniffing. */
   runTransfer?: TransferRunner;
 }
@@ -46,6 +49,7 @@ export class ImageReconciler {
       kube,
       events: opts.events,
       transfers: opts.transfers,
+      urlPolicy: opts.urlPolicy ?? new UrlPolicy(urlPolicyEnv.parse({})),
       runTransfer: opts.runTransfer ?? streamFromSource,
       resyncMs: opts.resyncMs,
       stalledRetryMs: opts.stalledRetryMs,

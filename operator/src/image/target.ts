@@ -12,6 +12,7 @@ import { TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import { decodeSecretValue, readSecretValue } from '../runtime/secrets.js';
 import { GlanceImages, type GlanceImagesApi } from './glance-images.js';
+import type { UrlPolicy } from '../net/url-policy.js';
 import type { SourceAccess } from './http-source.js';
 import {
   openGlanceSession,
@@ -145,8 +146,9 @@ export async function resolveSourceAccess(
   kube: KubeClient,
   namespace: string,
   source: ImageSpec['source'],
+  policy: UrlPolicy,
 ): Promise<SourceAccess> {
-  const access: SourceAccess = { headers: {} };
+  const access: SourceAccess = { headers: {}, policy };
   if (source.headersSecretRef) {
     const { name } = source.headersSecretRef;
     const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });

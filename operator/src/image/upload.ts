@@ -2,6 +2,7 @@ import { canWebDownload } from '../api/image-types.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import { parseChecksum, storedDifferently } from './checksum.js';
 import { GlanceRefusedError, type GlanceImage } from './glance-images.js';
+import { checkSourceAddresses } from './operations.js';
 import { notify, type ImagePass } from './pass.js';
 import { RETRY_ANNOTATION } from './names.js';
 import { errorText, outcomes, terminalReason, writeImageStatus } from './status.js';
@@ -123,6 +124,7 @@ async function startData(pass: ImagePass, image: GlanceImage): Promise<Reconcile
   const wait = (deps.notBefore.get(uid) ?? 0) - Date.now();
   if (wait > 0) return { requeueAfterMs: wait };
   deps.notBefore.delete(uid);
+  await checkSourceAddresses(pass);
 
   status.attempts = (status.attempts ?? 0) + 1;
   if (await shouldWebDownload(pass)) {
@@ -165,7 +167,7 @@ async function startTransfer(pass: ImagePass, image: GlanceImage): Promise<void>
   const { status, deps, obj, spec } = pass;
   status.method = 'upload';
   status.progress = { bytes: 0 };
-  const access = await resolveSourceAccess(deps.kube, obj.metadata.namespace, spec.source);
+  const access = await resolveSourceAccess(deps.kube, obj.metadata.namespace, spec.source, deps.urlPolicy);
   const { checksum, checksumURL } = spec.source;
   const { namespace, name } = obj.metadata;
   deps.transfers.start(

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { z } from 'zod';
+import { TerminalError } from '../runtime/errors.js';
 
 /**
  * Where the operator may connect on a resource author's behalf. Image sources, checksum files, proxies and
@@ -85,9 +86,11 @@ export const urlPolicyEnv = z.object({
 export type UrlPolicySettings = z.output<typeof urlPolicyEnv>;
 
 /** A URL or an address it resolved to is outside the policy: retrying will not change it. */
-export class UrlNotAllowed extends Error {
+export class UrlNotAllowed extends TerminalError {
   override readonly name = 'UrlNotAllowed';
-  readonly reason = 'SourceNotAllowed';
+  constructor(message: string) {
+    super('SourceNotAllowed', message);
+  }
 }
 
 /** The address a host name was checked at; the connection must go there and nowhere else. */
@@ -196,4 +199,20 @@ export function pinnedLookup(checked: CheckedAddress): LookupFunction {
     }
     callback(null, checked.address, checked.family);
   };
+}
+
+/** The addresses of the API server at `server` (a kubeconfig's URL), to refuse them as sources. */
+export async function apiServerAddresses(
+  server: string | undefined,
+  resolve: Resolver = systemResolver,
+): Promise<string[]> {
+  if (!server) return [];
+  const host = new URL(server).hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return [host];
+  try {
+    return (await resolve(host)).map((a) => a.address);
+  } catch {
+    // Unresolvable now: the configured ranges still cover the cluster's Service address.
+    return [];
+  }
 }

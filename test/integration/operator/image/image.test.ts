@@ -13,6 +13,7 @@ import {
   createImageController,
   type ImageController,
 } from '../../../../operator/src/image/image-controller.js';
+import { UrlPolicy, urlPolicyEnv } from '../../../../operator/src/net/url-policy.js';
 import { KubeEventRecorder } from '../../../../operator/src/runtime/events.js';
 import { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../../operator/src/runtime/operator-metrics.js';
@@ -69,6 +70,10 @@ function manualGate(): { wait: Promise<void>; open: () => void } {
 }
 const slowGate = manualGate();
 const replacementGate = manualGate();
+
+/** The operator's default policy refuses loopback: this suite's sources are allowed by address and port. */
+const sourcesAllowed = () =>
+  new UrlPolicy(urlPolicyEnv.parse({ URL_POLICY_ALLOW: `127.0.0.1:${source.port}` }));
 
 let kube: KubeApiClient;
 let images: ImageController;
@@ -181,6 +186,9 @@ beforeAll(async () => {
   source.route('/v2.raw', serveBytes(versions[1] as Buffer, { holdAt: 300_000, gate: replacementGate.wait }));
   source.route('/v3.raw', serveBytes(versions[2] as Buffer));
   source.route('/moved', (_req, res) => res.writeHead(302, { Location: '/disk.qcow2' }).end());
+  source.route('/to-metadata', (_req, res) =>
+    res.writeHead(302, { Location: 'http://169.254.169.254/latest/meta-data/' }).end(),
+  );
   source.route('/SHA256SUMS', (_req, res) =>
     res.end(`${sha256(qcow2Xz)}  disk.qcow2.xz\n${sha256(rawGz)}  disk.raw.gz\n`),
   );
@@ -208,6 +216,7 @@ beforeAll(async () => {
     progressMs: 300,
     retryBaseMs: 500,
     backoff: { baseMs: 500, maxMs: 5000 },
+    urlPolicy: sourcesAllowed(),
   });
   await images.controller.start();
 
@@ -253,6 +262,10 @@ beforeAll(async () => {
       source: { url: source.url('/disk.qcow2'), checksum: `sha256:${sha256(raw)}` },
     }),
     applyImage('wrong-format', { diskFormat: 'raw', source: { url: source.url('/disk.qcow2') } }),
+    applyImage('policy-port', qcow2Spec(`http://127.0.0.1:${source.port + 1}/disk.qcow2`)),
+    applyImage('policy-name', qcow2Spec(`http://localhost:${source.port + 1}/disk.qcow2`)),
+    applyImage('policy-metadata', qcow2Spec('http://169.254.169.254/latest/meta-data/')),
+    applyImage('policy-redirect', qcow2Spec(source.url('/to-metadata'))),
   ]);
 });
 
@@ -359,6 +372,32 @@ describe('Image: uploads', () => {
     const done = await waitForPhase('slow', 'Ready');
     expect(done.status?.progress).toEqual({ bytes: raw.length, total: raw.length, percent: 100 });
     await expectStored(OURS.url, done, raw);
+  });
+});
+
+describe("Image: sources outside the operator's URL policy", () => {
+  it.each([
+    ['policy-port', 'another port of an allowed address', '127.0.0.1 port'],
+    ['policy-name', 'a name that resolves to loopback', 'localhost ('],
+    ['policy-metadata', 'the cloud metadata address', '169.254.169.254'],
+  ])('%s (%s) stalls SourceNotAllowed before anything is created in Glance', async (name, _what, address) => {
+    const obj = await waitForPhase(name, 'Failed');
+    expect(conditionOf(obj, 'Stalled')).toMatchObject({ status: 'True', reason: 'SourceNotAllowed' });
+    expect(conditionOf(obj, 'Stalled')?.message).toContain(address);
+    expect(obj.status?.imageID).toBeUndefined();
+    const named = await glance(OURS.url, 'GET', `/v2/images?name=${name}`);
+    expect((JSON.parse(named.body.toString('utf8')) as { images: unknown[] }).images).toEqual([]);
+  });
+
+  it('refuses a redirect to the metadata address at that hop, once, leaving the image without data', async () => {
+    const obj = await waitForPhase('policy-redirect', 'Failed');
+    expect(conditionOf(obj, 'Stalled')).toMatchObject({ status: 'True', reason: 'SourceNotAllowed' });
+    expect(conditionOf(obj, 'Stalled')?.message).toContain('169.254.169.254');
+    expect(source.requests('/to-metadata')).toHaveLength(1);
+    expect(await glanceImage(OURS.url, obj.status?.imageID ?? '')).toMatchObject({
+      status: 'queued',
+      size: null,
+    });
   });
 });
 
@@ -641,6 +680,7 @@ describe('Image: the end of a transfer', () => {
       maxTransfers: 2,
       progressMs: 600_000,
       retryBaseMs: 600_000,
+      urlPolicy: sourcesAllowed(),
     });
     await quiet.controller.start();
   });

@@ -1,3 +1,4 @@
+import { UrlPolicy, urlPolicyEnv } from '../../../../operator/src/net/url-policy.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { parseImageSpec, type ImageSpec } from '../../../../operator/src/api/image-types.js';
@@ -5,6 +6,8 @@ import { TerminalError } from '../../../../operator/src/runtime/errors.js';
 import { resolveSourceAccess, resolveTarget } from '../../../../operator/src/image/target.js';
 import type { KubeClient } from '../../../../operator/src/runtime/kube-client.js';
 import { FakeKubeClient } from '../../../fakes/kube-client.js';
+
+const policy = new UrlPolicy(urlPolicyEnv.parse({}));
 
 // The objects target.ts reads, by kind/name; Secret data is given in clear.
 function fakeKube(objects: Record<string, object>): KubeClient {
@@ -97,14 +100,15 @@ describe('Image target', () => {
         proxy: 'http://proxy:3128',
       },
     }).source;
-    await expect(resolveSourceAccess(kube, 'ns', source)).resolves.toEqual({
+    await expect(resolveSourceAccess(kube, 'ns', source, policy)).resolves.toEqual({
       headers: { 'X-Token': 't' },
       basicAuth: { username: 'u', password: 'p' },
       ca: 'PEM',
       proxy: 'http://proxy:3128',
+      policy,
     });
     await expect(
-      resolveSourceAccess(kube, 'ns', { ...source, headersSecretRef: { name: 'bad' } }),
+      resolveSourceAccess(kube, 'ns', { ...source, headersSecretRef: { name: 'bad' } }, policy),
     ).rejects.toMatchObject({ reason: 'InvalidHeader' });
   });
 });

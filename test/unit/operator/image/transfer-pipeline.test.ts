@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { ChecksumMismatchError } from '../../../../operator/src/image/checksum.js';
 import { SourceError } from '../../../../operator/src/image/http-source.js';
+import { UrlPolicy, urlPolicyEnv } from '../../../../operator/src/net/url-policy.js';
 import { TerminalError } from '../../../../operator/src/runtime/errors.js';
 import {
   FormatMismatchError,
@@ -64,13 +65,19 @@ beforeAll(async () => {
   routes.set('/drops-norange.qcow2', serve(image, { ranges: false, dropFirstAt: 1024 * 1024 }));
   routes.set('/redirect', (_req, res) => res.writeHead(302, { Location: '/disk.qcow2' }).end());
   routes.set('/broken', (_req, res) => res.writeHead(503).end());
+  routes.set('/to-metadata', (_req, res) =>
+    res.writeHead(302, { Location: 'http://169.254.169.254/latest/meta-data/' }).end(),
+  );
 });
 afterAll(() => new Promise((r) => server.close(r)));
+
+// The test's source server is on loopback, which the operator's default policy refuses.
+const loopbackAllowed = new UrlPolicy(urlPolicyEnv.parse({ URL_POLICY_ALLOW: '127.0.0.1' }));
 
 function plan(path: string, extra: Partial<TransferPlan> = {}): TransferPlan {
   return {
     url: `${base}${path}`,
-    access: { headers: {} },
+    access: { headers: {}, policy: loopbackAllowed },
     decompress: 'auto',
     diskFormat: 'qcow2',
     retries: 3,
@@ -156,6 +163,22 @@ describe('transfer', () => {
   it('follows a redirect', async () => {
     const r = await run(plan('/redirect'));
     expect(r.uploaded.equals(image)).toBe(true);
+  });
+
+  it("refuses a source on an address outside the operator's URL policy before fetching it", async () => {
+    const strict = new UrlPolicy(urlPolicyEnv.parse({}));
+    const before = hits.get('/disk.qcow2')?.length ?? 0;
+    const r = await run(plan('/disk.qcow2', { access: { headers: {}, policy: strict } }));
+    expect(r.error).toMatchObject({ reason: 'SourceNotAllowed' });
+    expect((r.error as Error).message).toContain('127.0.0.1');
+    expect(hits.get('/disk.qcow2')?.length ?? 0).toBe(before);
+  });
+
+  it('refuses a redirect to a refused address, once, without retrying', async () => {
+    const r = await run(plan('/to-metadata'));
+    expect(r.error).toMatchObject({ reason: 'SourceNotAllowed' });
+    expect((r.error as Error).message).toContain('169.254.169.254');
+    expect(hits.get('/to-metadata')).toHaveLength(1);
   });
 
   it('takes a 404 as terminal at once, and a 503 as transient after the retries', async () => {

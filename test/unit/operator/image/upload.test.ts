@@ -120,6 +120,23 @@ describe('Image reconciler: the transfer', () => {
     expect(w.source.plans).toEqual([]);
   });
 
+  it.each([
+    [
+      'a source whose name resolves to the metadata service',
+      { url: 'http://metadata.test/cirros.img' },
+      '169.254.169.254',
+    ],
+    ['a checksum file on loopback', { checksumURL: 'http://127.0.0.1:8080/MD5SUMS' }, '127.0.0.1'],
+    ['a proxy on link-local', { proxy: 'http://169.254.10.10:3128' }, '169.254.10.10'],
+  ])('stalls SourceNotAllowed for %s before Glance is asked for anything', async (_what, source, address) => {
+    const w = new World().apply(imageSpec({}, source));
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+    expect(w.conditions()).toEqual(['Ready=False/SourceNotAllowed', 'Stalled=True/SourceNotAllowed']);
+    expect(w.status().lastError).toContain(address);
+    expect(w.glance.writes()).toEqual([]);
+    expect(w.source.plans).toEqual([]);
+  });
+
   it('stalls a Secret the source names that does not exist', async () => {
     const w = new World().apply(imageSpec({}, { headersSecretRef: { name: 'headers' } }));
     expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });

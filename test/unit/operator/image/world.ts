@@ -7,12 +7,16 @@ import type { ReconcileResult } from '../../../../operator/src/runtime/controlle
 import { createOperatorMetrics } from '../../../../operator/src/runtime/operator-metrics.js';
 import { ChecksumMismatchError } from '../../../../operator/src/image/checksum.js';
 import { ImageReconciler } from '../../../../operator/src/image/reconciler.js';
+import { UrlPolicy, urlPolicyEnv } from '../../../../operator/src/net/url-policy.js';
 import type { GlanceConnector, GlanceTarget } from '../../../../operator/src/image/target.js';
 import type { TransferPlan, TransferRunner } from '../../../../operator/src/image/transfer-pipeline.js';
 import { TransferManager } from '../../../../operator/src/image/transfer-manager.js';
 import { FakeEventRecorder } from '../../../fakes/event-recorder.js';
 import { FakeGlance } from '../../../fakes/glance-images.js';
 import { FakeKubeClient } from '../../../fakes/kube-client.js';
+
+/** What the test's source host names resolve to: a documentation address unless named here. */
+export const RESOLVES: Record<string, string> = { 'metadata.test': '169.254.169.254' };
 
 export const NS = 'ns';
 export const NAME = 'cirros';
@@ -136,6 +140,9 @@ export class World {
       ...TIMINGS,
       enqueue: () => this.settled.splice(0).forEach((resolve) => resolve()),
       glance: connector,
+      urlPolicy: new UrlPolicy(urlPolicyEnv.parse({}), [], async (host) => [
+        { address: RESOLVES[host] ?? '192.0.2.10', family: 4 },
+      ]),
       runTransfer: this.source.run,
     });
   }
