@@ -33,13 +33,17 @@ import { mountMetadefResourceTypes } from '../routes/metadef-resource-types.js';
 import { mountMetadefTags } from '../routes/metadef-tags.js';
 import { mountSchemas } from '../routes/schemas.js';
 import { mountTasks } from '../routes/tasks.js';
+import { CacheManagement } from '../services/cache-management.js';
 import { ImageAccess } from '../services/image-access.js';
 import { ImageDataService } from '../services/image-data.js';
 import { ImageDeletion } from '../services/image-deletion.js';
 import { ImageImportService } from '../services/image-import.js';
 import { ImageMembers } from '../services/image-members.js';
+import { ImageTags } from '../services/image-tags.js';
+import { Images } from '../services/images.js';
 import { MetadefAccess } from '../services/metadef-access.js';
 import { Tasks } from '../services/tasks.js';
+import { Usage } from '../services/usage.js';
 import type { StoreRegistry } from '../store/registry.js';
 
 export interface AppDeps {
@@ -117,17 +121,19 @@ export function createApp(deps: AppDeps): Express {
     selfUrl: stageHosts.selfUrl,
   });
   mountSchemas(router, domain);
-  mountInfo(router, config, policy, deps.quotas);
-  mountImages(router, {
+  mountInfo(router, config, policy, new Usage(deps.quotas));
+  const imageService = new Images({
     access,
     images,
     stores,
     filtering: config.import_filtering_opts,
     policy,
     domain,
-    jsonLimit,
-    importMethods: config.DEFAULT.enabled_import_methods,
     quotas: deps.quotas,
+    cache,
+  });
+  mountImages(router, {
+    images: imageService,
     deletion: new ImageDeletion({
       access,
       images,
@@ -136,10 +142,13 @@ export function createApp(deps: AppDeps): Express {
       staging: new StagingArea(stagingDirectory(config)),
       stageHosts,
     }),
+    domain,
+    jsonLimit,
+    importMethods: config.DEFAULT.enabled_import_methods,
   });
-  mountImageActions(router, access, images, cache);
+  mountImageActions(router, imageService);
   mountImageData(router, data);
-  mountImageTags(router, access, images, domain);
+  mountImageTags(router, new ImageTags({ access, images, domain }));
   mountImport(router, {
     config,
     jsonLimit,
@@ -164,7 +173,7 @@ export function createApp(deps: AppDeps): Express {
   mountMetadefProperties(router, metadefDeps);
   mountMetadefObjects(router, metadefDeps);
   mountMetadefTags(router, metadefDeps);
-  mountCacheApi(router, { access, policy, cache });
+  mountCacheApi(router, new CacheManagement({ access, policy, cache }));
   app.use(router);
 
   app.use((req, _res, next) => next(new HttpError(IMPLEMENTED.has(req.method) ? 404 : 501)));

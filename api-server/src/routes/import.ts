@@ -6,7 +6,6 @@ import { requestContext, requestLocals } from '../http/locals.js';
 import { requestData } from '../http/request-body.js';
 import { sendAccepted, sendNoContent } from '../http/respond.js';
 import { param, route } from '../http/routing.js';
-import { parseImportRequest } from '../import/import-request.js';
 import type { ImageDataService } from '../services/image-data.js';
 import type { ImageImportService } from '../services/image-import.js';
 
@@ -34,7 +33,7 @@ export function mountImport(router: Router, deps: ImportRouteDeps): void {
   };
 
   const importImage = async (req: Request, res: Response): Promise<void> => {
-    const request = parseImportRequest(await requireJson(req, deps.jsonLimit), methods);
+    const request = deps.imports.parse(await requireJson(req, deps.jsonLimit));
     const { log, requestId } = requestLocals(res);
     const { remoteRequestId } = await deps.imports.start(
       requestContext(res),

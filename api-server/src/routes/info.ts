@@ -5,7 +5,7 @@ import { requestContext } from '../http/locals.js';
 import { sendJson } from '../http/respond.js';
 import { route } from '../http/routing.js';
 import type { Policy } from '../auth/policy.js';
-import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
+import type { Usage } from '../services/usage.js';
 
 interface StoreInfo {
   id: string;
@@ -47,12 +47,7 @@ function storeProperties(cfg: GlanceConfig, id: string): Record<string, unknown>
 }
 
 /** /v2/info/*: import methods, multistore stores (404 without enabled_backends) and usage. */
-export function mountInfo(
-  router: Router,
-  cfg: GlanceConfig,
-  policy: Policy,
-  quotas: Quotas = NO_QUOTAS,
-): void {
+export function mountInfo(router: Router, cfg: GlanceConfig, policy: Policy, usage: Usage): void {
   route(router, '/v2/info/import', 'GET', {
     GET: {
       bodyReject: true,
@@ -86,11 +81,9 @@ export function mountInfo(
       },
     },
   });
-  // Keystone unified limits for the caller's project; without use_keystone_limits upstream reports none.
   route(router, '/v2/info/usage', 'GET', {
     GET: {
-      handler: async (_req, res) =>
-        sendJson(res, 200, { usage: await quotas.usage(requestContext(res).projectId) }),
+      handler: async (_req, res) => sendJson(res, 200, { usage: await usage.of(requestContext(res)) }),
     },
   });
 }

@@ -8,7 +8,12 @@ import { Conflict, Invalid } from '../domain/errors.js';
 import type { ImageRecord } from '../domain/types.js';
 import { IMPORT_LOCK } from '../import/bookkeeping.js';
 import { copyTargets } from '../import/copy-image.js';
-import { requestedStores, type ImportMethod, type ImportRequest } from '../import/import-request.js';
+import {
+  parseImportRequest,
+  requestedStores,
+  type ImportMethod,
+  type ImportRequest,
+} from '../import/import-request.js';
 import type { ImportService } from '../import/import-service.js';
 import type { StageHosts } from '../import/stage-host.js';
 import { UriRefused } from '../import/uri-filter.js';
@@ -113,6 +118,11 @@ function unavailableMethod(method: ImportMethod, config: GlanceConfig): Invalid 
  */
 export class ImageImportService {
   constructor(private readonly deps: ImageImportDeps) {}
+
+  /** A request body read as upstream's deserializer does, against this site's enabled import methods. */
+  parse(body: unknown): ImportRequest {
+    return parseImportRequest(body, this.deps.config.DEFAULT.enabled_import_methods);
+  }
 
   /**
    * Starts the import here as a task, or has the stage host start it (its request id is returned), or does
