@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ImageCache } from '../cache/image-cache.js';
@@ -25,6 +25,8 @@ const JSON_BODY_LIMIT = 1024 * 1024;
 const MAX_HEADER_BYTES = 32 * 1024;
 // Idle sockets are dropped after upstream's client_socket_timeout default.
 const SOCKET_IDLE_MS = 900_000;
+// How long a stopping server keeps answering on open connections, each answer closing its connection.
+const DRAIN_MS = 2_000;
 
 /** One serving process: the application on [DEFAULT] bind_host:bind_port until SIGTERM or SIGINT. */
 export async function serve(
@@ -64,11 +66,21 @@ export async function serve(
   log.info({ host: cfg.DEFAULT.bind_host, port: cfg.DEFAULT.bind_port }, 'listening');
   prefetcher?.start();
 
+  // Before the listener closes, keep-alive clients are told to reconnect (to another pod, once this one's
+  // endpoint is gone): closing a connection while it is idle can cross a request the client has just sent on it.
+  let draining = false;
+  server.prependListener('request', (_req, res: ServerResponse) => {
+    if (draining) res.shouldKeepAlive = false;
+  });
+
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, inFlight: handlersInFlight.count }, 'shutting down: no new connections');
+    draining = true;
+    log.info({ signal, inFlight: handlersInFlight.count }, 'shutting down: answering with Connection: close');
+    await sleep(DRAIN_MS);
+    log.info({ inFlight: handlersInFlight.count }, 'shutting down: no new connections');
     server.close();
     const finished = await Promise.race([
       handlersInFlight.idle().then(() => true),

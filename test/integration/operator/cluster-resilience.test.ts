@@ -116,7 +116,10 @@ function readLoop(url: string, token: string) {
         if (res.status === 200) result.ok++;
         else result.failures.push(`HTTP ${res.status}`);
       } catch (err) {
-        result.failures.push(String(err));
+        // fetch's own message says only "fetch failed": the cause says which socket error, the time when.
+        result.failures.push(
+          `${String(err)}: ${String((err as { cause?: unknown }).cause)} at ${new Date().toISOString()}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
