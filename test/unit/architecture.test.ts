@@ -37,7 +37,6 @@ const API_SERVER: Rules = {
   routes: ['domain', 'config', 'auth', 'http', 'services'],
   composition: ['*'],
   main: ['*'],
-  'serving-modules': ['*'],
 };
 
 // The one file the two programs share: the list of an image's own attributes, which imports nothing.
