@@ -25,11 +25,12 @@ export async function operatorNamespace(
   cleanups: Cleanups,
   namespace: string,
   emptyFirst: (namespace: string) => Promise<void>,
+  operatorEnv: Record<string, string> = {},
 ): Promise<OperatorNamespace> {
   await createNamespace(kube, namespace);
   let operator: OperatorProcess;
   try {
-    operator = await startOperator(namespace, benchLogDir());
+    operator = await startOperator(namespace, benchLogDir(), operatorEnv);
   } catch (err) {
     await deleteNamespace(kube, namespace);
     throw err;

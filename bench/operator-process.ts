@@ -18,7 +18,11 @@ export interface OperatorProcess {
  * namespace only, so that it never touches what other runs and tests have in theirs. Returns once /readyz
  * says its caches are synced: what it then does is the operator's work, not its start-up.
  */
-export async function startOperator(namespace: string, logDir: string): Promise<OperatorProcess> {
+export async function startOperator(
+  namespace: string,
+  logDir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<OperatorProcess> {
   const main = path.join(findRepoRoot(), 'dist/operator/src/main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
   await mkdir(logDir, { recursive: true });
@@ -33,6 +37,7 @@ export async function startOperator(namespace: string, logDir: string): Promise<
       LEADER_ELECT: 'false',
       HEALTH_ADDRESS: '127.0.0.1',
       HEALTH_PORT: String(port),
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

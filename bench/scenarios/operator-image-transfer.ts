@@ -127,8 +127,14 @@ export const operatorImageTransfer: RunnableScenario = {
     const server = await serveFile(file, '127.0.0.1');
     const stopServer = ctx.cleanups.add('the image file server', () => server.close());
     try {
-      const space = await operatorNamespace(kube, ctx.cleanups, `glance-bench-img-${suffix()}`, (ns) =>
-        removeAll(kube.custom, IMAGE, ns, () => undefined, 300_000),
+      // The operator refuses loopback sources unless its URL policy allows them: this one, by its port.
+      const allow = { URL_POLICY_ALLOW: `127.0.0.1:${new URL(server.url).port}` };
+      const space = await operatorNamespace(
+        kube,
+        ctx.cleanups,
+        `glance-bench-img-${suffix()}`,
+        (ns) => removeAll(kube.custom, IMAGE, ns, () => undefined, 300_000),
+        allow,
       );
       try {
         const secret = {
