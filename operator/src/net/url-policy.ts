@@ -127,6 +127,8 @@ export class UrlPolicy {
     /** The kube-apiserver's own addresses, refused as the pod and Service ranges are. */
     apiServerAddresses: readonly string[] = [],
     private readonly resolve: Resolver = systemResolver,
+    /** A name that does not resolve in this time is a transient failure, not a reconcile that hangs. */
+    private readonly resolveTimeoutMs = 10_000,
   ) {
     const apiServer = apiServerAddresses.map((a) => parseRule(a));
     this.denied = blockList([...ALWAYS_DENIED.map(parseRule), ...settings.URL_POLICY_DENY, ...apiServer]);
@@ -160,7 +162,7 @@ export class UrlPolicy {
     const literal = isIP(host);
     const addresses: CheckedAddress[] = literal
       ? [{ address: host, family: literal === 6 ? 6 : 4 }]
-      : await this.resolve(host.replace(/\.$/, ''));
+      : await this.resolveInTime(host.replace(/\.$/, ''));
     if (addresses.length === 0) throw new Error(`${host} has no address`);
     for (const a of addresses) {
       if (!this.allows(a.address, port)) {
@@ -169,6 +171,21 @@ export class UrlPolicy {
       }
     }
     return addresses[0]!;
+  }
+
+  private async resolveInTime(host: string): Promise<CheckedAddress[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${host} did not resolve within ${this.resolveTimeoutMs / 1000} s`)),
+        this.resolveTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.resolve(host), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A redirect is followed only to an allowed URL, and never from https down to http unless allowed. */

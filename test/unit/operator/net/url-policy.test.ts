@@ -76,6 +76,14 @@ describe('URL policy with names', () => {
     await refusal(policy.check(new URL('http://local.example./x')));
   });
 
+  it('gives up on a name that does not resolve in time, as a transient failure', async () => {
+    const hanging = new UrlPolicy(settings(), [], () => new Promise(() => undefined), 50);
+    const err: unknown = await hanging.check(new URL('http://slow.example/x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(UrlNotAllowed);
+    expect((err as Error).message).toBe('slow.example did not resolve within 0.05 s');
+  });
+
   it('returns the checked address of an allowed name', async () => {
     await expect(policy.check(new URL('http://mirror.example/x'))).resolves.toEqual({
       address: '93.184.215.14',
