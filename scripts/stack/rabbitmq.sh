@@ -29,8 +29,10 @@ CONF
     wait_port "$RABBIT_PORT" 120 || { tail -20 "$LOG_DIR/rabbitmq/rabbitmq.out" >&2; die "rabbitmq did not start"; }
     log "rabbitmq up in $(since "$t") s"
   fi
-  # The listener answers a moment before the broker takes commands.
-  retry 60 rabbit_ctl await_startup >/dev/null
+  # The listener answers a moment before the broker takes commands; each wait is bounded (about 6 min in all).
+  local i; for i in $(seq 60); do rabbit_ctl await_startup --timeout 5 >/dev/null 2>&1 && break; sleep 1; done
+  rabbit_ctl await_startup --timeout 5 >/dev/null 2>&1 \
+    || { tail -20 "$LOG_DIR/rabbitmq/rabbitmq.out" >&2; die "rabbitmq did not finish starting"; }
   local pw; pw=$(secret RABBIT_PASSWORD)
   rabbit_ctl add_user openstack "$pw" >/dev/null 2>&1 || rabbit_ctl change_password openstack "$pw" >/dev/null
   rabbit_ctl set_permissions -p / openstack '.*' '.*' '.*' >/dev/null

@@ -106,6 +106,19 @@ const systemResolver: Resolver = async (host) => {
   return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };
 
+/** A resolver's answer, or an error once `ms` have passed: no caller waits on a silent resolver. */
+async function resolveWithin(resolve: Resolver, host: string, ms: number): Promise<CheckedAddress[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${host} did not resolve within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([resolve(host), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function blockList(rules: readonly AddressRule[]): BlockList {
   const list = new BlockList();
   for (const r of rules) list.addSubnet(r.address, r.prefix, r.family);
@@ -162,7 +175,7 @@ export class UrlPolicy {
     const literal = isIP(host);
     const addresses: CheckedAddress[] = literal
       ? [{ address: host, family: literal === 6 ? 6 : 4 }]
-      : await this.resolveInTime(host.replace(/\.$/, ''));
+      : await resolveWithin(this.resolve, host.replace(/\.$/, ''), this.resolveTimeoutMs);
     if (addresses.length === 0) throw new Error(`${host} has no address`);
     for (const a of addresses) {
       if (!this.allows(a.address, port)) {
@@ -171,21 +184,6 @@ export class UrlPolicy {
       }
     }
     return addresses[0]!;
-  }
-
-  private async resolveInTime(host: string): Promise<CheckedAddress[]> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${host} did not resolve within ${this.resolveTimeoutMs / 1000} s`)),
-        this.resolveTimeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([this.resolve(host), late]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** A redirect is followed only to an allowed URL, and never from https down to http unless allowed. */
@@ -227,9 +225,9 @@ export async function apiServerAddresses(
   const host = new URL(server).hostname.replace(/^\[|\]$/g, '');
   if (isIP(host)) return [host];
   try {
-    return (await resolve(host)).map((a) => a.address);
+    return (await resolveWithin(resolve, host, 10_000)).map((a) => a.address);
   } catch {
-    // Unresolvable now: the configured ranges still cover the cluster's Service address.
+    // Unresolvable now (or not in time): the configured ranges still cover the cluster's Service address.
     return [];
   }
 }
