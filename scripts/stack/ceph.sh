@@ -101,7 +101,7 @@ ceph_up() {
     timeout 120 sh -c 'until ceph osd stat | grep -q "1 up"; do sleep 0.5; done' || die "ceph-osd not up"
     log "ceph-osd up in $(since "$t") s"
   fi
-  ceph osd pool ls | grep -qx images || ceph osd pool create images 32 32 replicated >/dev/null 2>&1
+  ceph osd pool ls | grep -x images >/dev/null || ceph osd pool create images 32 32 replicated >/dev/null 2>&1
   ceph osd pool set images size 1 --yes-i-really-mean-it >/dev/null 2>&1
   ceph osd pool application get images 2>/dev/null | grep -q rbd || rbd pool init images
   ceph auth get-or-create client.glance mon 'allow r' \

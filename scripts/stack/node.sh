@@ -231,7 +231,8 @@ node_import_images() {
     grep -qxF "$ref" <<<"$have" && continue
     local t; t=$(now)
     node_ctr images import "$archive" >/dev/null || die "importing $archive into containerd failed"
-    node_ctr images ls -q | grep -qxF "$ref" || die "$archive did not give image $ref in containerd"
+    # Not `grep -q`: it stops reading at the match, ctr then dies of SIGPIPE and pipefail fails the check.
+    node_ctr images ls -q | grep -xF "$ref" >/dev/null || die "$archive did not give image $ref in containerd"
     log "imported $ref into containerd in $(since "$t") s"
   done <<<"$IMAGE_ARCHIVES"
   # Earlier builds of our image go (a running container keeps what it uses), so the node's disk stays bounded.

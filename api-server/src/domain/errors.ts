@@ -104,10 +104,7 @@ export class RemoteRefused extends GlanceError {
   }
 }
 
-/**
- * A refusal that leaves the request's data unread (all of it, or the rest of it): the client may still be
- * sending, so the connection is not kept for another request.
- */
+/** A refusal that leaves the request's data unread (all of it, or the rest of it): the client may still be sending. */
 export class DataLeftUnread extends Error {
   constructor(readonly reason: GlanceError) {
     super(reason.message);

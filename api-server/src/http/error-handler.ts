@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { DataLeftUnread } from '../domain/errors.js';
+import { discardRest } from './discard-body.js';
 import { renderError } from './error-body.js';
 import { asHttpError } from './error-map.js';
 import { HttpError } from './errors.js';
@@ -49,6 +51,10 @@ export function errorHandler(fallbackLog: Logger): ErrorRequestHandler {
       // Part of a download already went out; the client must see a broken transfer, not a short one.
       res.destroy();
       return;
+    }
+    if (err instanceof DataLeftUnread && !discardRest(req)) {
+      const { status, explanation, headers, detail } = httpError;
+      httpError = new HttpError(status, explanation, { ...headers, Connection: 'close' }, detail);
     }
     sendError(req, res, httpError);
   };

@@ -39,10 +39,6 @@ function httpErrorOf(err: GlanceError): HttpError {
 export function asHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
   if (err instanceof GlanceError) return httpErrorOf(err);
-  if (err instanceof DataLeftUnread) {
-    // The client must not send the rest of its body on this connection.
-    const refused = httpErrorOf(err.reason);
-    return new HttpError(refused.status, refused.explanation, { Connection: 'close' });
-  }
+  if (err instanceof DataLeftUnread) return httpErrorOf(err.reason);
   return null;
 }
