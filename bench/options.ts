@@ -25,6 +25,7 @@ export const FULL_SIZES: Sizes = {
   showClients: 50,
   showSeconds: 10,
   showMaxRequests: 500_000,
+  notifyCycles: 200,
 };
 
 export const QUICK_SIZES: Sizes = {
@@ -35,6 +36,7 @@ export const QUICK_SIZES: Sizes = {
   showClients: 50,
   showSeconds: 1,
   showMaxRequests: 20_000,
+  notifyCycles: 10,
 };
 
 export class UsageError extends Error {}

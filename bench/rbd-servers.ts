@@ -23,14 +23,25 @@ const rbdStore = (): Record<string, string> => ({
   rbd_store_chunk_size: '8',
 });
 
+/** Options a private instance sets differently from the stack's file: `section → key → value`, keys it has. */
+export type ConfigChanges = Record<string, Record<string, string>>;
+
 /**
  * A glance-api.conf of the stack with what must differ for a private instance: its port, its own log file and
- * lock/staging/tasks directories (never shared with the stack's running servers), and [glance_store] replaced
- * by the rbd one. Everything else (database, Keystone, workers) stays the stack's, as for the file scenarios.
+ * lock/staging/tasks directories (never shared with the stack's running servers), `changes`, and [glance_store]
+ * replaced by the rbd one unless `rbd` is false. Everything else (database, Keystone, workers, notifications)
+ * stays the stack's, as for the file scenarios.
  */
-export function rbdConfig(stackConf: string, port: number, dir: string): string {
-  const replaced: Record<string, Record<string, string>> = {
-    DEFAULT: { bind_port: String(port), log_file: path.join(dir, 'glance-api.log') },
+export function rbdConfig(
+  stackConf: string,
+  port: number,
+  dir: string,
+  changes: ConfigChanges = {},
+  rbd = true,
+): string {
+  const replaced: ConfigChanges = {
+    ...changes,
+    DEFAULT: { ...changes.DEFAULT, bind_port: String(port), log_file: path.join(dir, 'glance-api.log') },
     oslo_concurrency: { lock_path: path.join(dir, 'locks') },
     os_glance_staging_store: { filesystem_store_datadir: path.join(dir, 'staging') },
     os_glance_tasks_store: { filesystem_store_datadir: path.join(dir, 'tasks') },
@@ -42,10 +53,12 @@ export function rbdConfig(stackConf: string, port: number, dir: string): string 
     if (header) {
       section = header[1]!;
       out.push(line);
-      if (section === 'glance_store') out.push(...Object.entries(rbdStore()).map(([k, v]) => `${k} = ${v}`));
+      if (rbd && section === 'glance_store') {
+        out.push(...Object.entries(rbdStore()).map(([k, v]) => `${k} = ${v}`));
+      }
       continue;
     }
-    if (section === 'glance_store') continue;
+    if (rbd && section === 'glance_store') continue;
     const key = /^\s*([A-Za-z0-9_]+)\s*=/.exec(line)?.[1];
     const value = key === undefined ? undefined : replaced[section]?.[key];
     out.push(value === undefined ? line : `${key} = ${value}`);
@@ -53,7 +66,7 @@ export function rbdConfig(stackConf: string, port: number, dir: string): string 
   return out.join('\n');
 }
 
-interface Instance {
+export interface Instance {
   server: Server;
   child: ChildProcess;
   /** Its log, locks, staging and tasks directories. */
@@ -61,18 +74,20 @@ interface Instance {
 }
 
 /** Runs as the glance user, as the stack runs its servers: it reads client.glance's keyring (root:glance 640). */
-async function spawnInstance(
+export async function spawnInstance(
   name: Server['name'],
   command: string[],
   stackConf: string,
   dir: string,
+  configure: (stackConf: string, port: number, dir: string) => string = rbdConfig,
+  label: string = name,
 ): Promise<Instance> {
   const port = await freePort();
-  const own = path.join(dir, name);
+  const own = path.join(dir, label);
   // Upstream finds its paste file by the config file's name: glance-api.conf → glance-api-paste.ini.
   const conf = path.join(own, 'glance-api.conf');
   for (const sub of ['locks', 'staging', 'tasks']) await mkdir(path.join(own, sub), { recursive: true });
-  await writeFile(conf, rbdConfig(readFileSync(stackConf, 'utf8'), port, own), { mode: 0o640 });
+  await writeFile(conf, configure(readFileSync(stackConf, 'utf8'), port, own), { mode: 0o640 });
   await exec('chown', ['-R', 'glance:glance', dir]);
   const out = openSync(path.join(own, 'stdout.log'), 'a');
   const child = spawn(
@@ -84,21 +99,22 @@ async function spawnInstance(
   return { server: { name, url: `http://127.0.0.1:${port}` }, child, dir: own };
 }
 
-async function answering({ server, child, dir }: Instance): Promise<void> {
+export async function answering({ server, child, dir }: Instance): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${server.name} (rbd) exited ${child.exitCode}; see ${dir}`);
+    if (child.exitCode !== null)
+      throw new Error(`${server.name} at ${server.url} exited ${child.exitCode}; see ${dir}`);
     const status = await fetch(`${server.url}/`)
       .then((r) => r.status)
       .catch(() => 0);
     if (status === 300) return;
     if (Date.now() > deadline)
-      throw new Error(`${server.name} (rbd) did not answer within 120 s; see ${dir}`);
+      throw new Error(`${server.name} at ${server.url} did not answer within 120 s; see ${dir}`);
     await sleep(200);
   }
 }
 
-async function stopInstance(instance: Instance): Promise<void> {
+export async function stopInstance(instance: Instance): Promise<void> {
   const { child } = instance;
   if (child.exitCode !== null || child.pid === undefined) return;
   const gone = new Promise((resolve) => child.once('exit', resolve));

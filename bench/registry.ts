@@ -3,6 +3,7 @@ import { concurrentShow } from './scenarios/concurrent-show.js';
 import { downloadFile } from './scenarios/download-file.js';
 import { downloadRbd } from './scenarios/download-rbd.js';
 import { listImages } from './scenarios/list-images.js';
+import { notifyLatency } from './scenarios/notify-latency.js';
 import { operatorGlanceServiceReady } from './scenarios/operator-glance-service-ready.js';
 import { operatorImageTransfer } from './scenarios/operator-image-transfer.js';
 import { rbdStore } from './scenarios/rbd-store.js';
@@ -19,6 +20,7 @@ export const SCENARIOS: readonly Scenario[] = [
   rbdStore,
   listImages,
   concurrentShow,
+  notifyLatency,
   uploadRss,
   operatorGlanceServiceReady,
   operatorImageTransfer,

@@ -14,6 +14,8 @@ export interface Sizes {
   showSeconds: number;
   /** Upper bound on requests per load run, whatever the duration. */
   showMaxRequests: number;
+  /** Image lives (create, upload, delete) timed per server and repetition with notifications on and off. */
+  notifyCycles: number;
 }
 
 export interface Server {

@@ -17,6 +17,7 @@ import { versionNegotiation } from '../http/versions.js';
 import { ImportService } from '../import/import-service.js';
 import { StageHosts } from '../import/stage-host.js';
 import { StagingArea, stagingDirectory } from '../import/staging.js';
+import type { Notifier } from '../notify/index.js';
 import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import { mountCacheApi } from '../routes/cache.js';
 import { mountImageActions } from '../routes/image-actions.js';
@@ -37,6 +38,7 @@ import { CacheManagement } from '../services/cache-management.js';
 import { ImageAccess } from '../services/image-access.js';
 import { ImageDataService } from '../services/image-data.js';
 import { ImageDeletion } from '../services/image-deletion.js';
+import { ImageEvents } from '../services/image-events.js';
 import { ImageImportService } from '../services/image-import.js';
 import { ImageMembers } from '../services/image-members.js';
 import { ImageTags } from '../services/image-tags.js';
@@ -65,6 +67,8 @@ export interface AppDeps {
   quotas?: Quotas;
   /** The image cache ([DEFAULT] image_cache_dir); none when left out. */
   cache?: ImageCache | null;
+  /** Where notifications go ([oslo_messaging_notifications]); none when left out. */
+  notifier?: Notifier;
 }
 
 // Methods upstream's router knows; others on an unknown path are 501 rather than 404.
@@ -103,6 +107,7 @@ export function createApp(deps: AppDeps): Express {
   const quotas = deps.quotas ?? NO_QUOTAS;
   const cache = deps.cache ?? null;
   const access = new ImageAccess({ images, members, policy, secureRbac });
+  const events = new ImageEvents(deps.notifier);
   const stageHosts = new StageHosts(config);
   // This process's task runner; it cleans the staging area of residue, as upstream does at start-up.
   const imports = new ImportService({ ...deps, quotas });
@@ -119,6 +124,7 @@ export function createApp(deps: AppDeps): Express {
     hashingAlgorithm: config.DEFAULT.hashing_algorithm,
     cache,
     selfUrl: stageHosts.selfUrl,
+    events,
   });
   mountSchemas(router, domain);
   mountInfo(router, config, policy, new Usage(deps.quotas));
@@ -131,6 +137,7 @@ export function createApp(deps: AppDeps): Express {
     domain,
     quotas: deps.quotas,
     cache,
+    events,
   });
   mountImages(router, {
     images: imageService,
@@ -141,6 +148,7 @@ export function createApp(deps: AppDeps): Express {
       cache,
       staging: new StagingArea(stagingDirectory(config)),
       stageHosts,
+      events,
     }),
     domain,
     jsonLimit,
@@ -148,7 +156,7 @@ export function createApp(deps: AppDeps): Express {
   });
   mountImageActions(router, imageService);
   mountImageData(router, data);
-  mountImageTags(router, new ImageTags({ access, images, domain }));
+  mountImageTags(router, new ImageTags({ access, images, domain, events }));
   mountImport(router, {
     config,
     jsonLimit,
@@ -158,7 +166,13 @@ export function createApp(deps: AppDeps): Express {
   mountTasks(router, { tasks: new Tasks({ access, policy, imports, domain }), domain, jsonLimit });
   mountImageMembers(
     router,
-    new ImageMembers({ access, members, memberQuota: config.DEFAULT.image_member_quota, secureRbac }),
+    new ImageMembers({
+      access,
+      members,
+      memberQuota: config.DEFAULT.image_member_quota,
+      secureRbac,
+      events,
+    }),
     jsonLimit,
   );
   // The Metadata Definitions API under /v2/metadefs, as upstream's v2 router maps it.

@@ -10,6 +10,7 @@ import { createPool } from '../db/pool.js';
 import { createAuthMiddleware } from '../http/authenticate.js';
 import { onClientError } from '../http/client-error.js';
 import { handlersInFlight } from '../http/inflight.js';
+import { createNotifier } from '../notify/index.js';
 import { createQuotas } from '../quota/quotas.js';
 import { StoreRegistry } from '../store/registry.js';
 import { createApp } from './app.js';
@@ -30,7 +31,7 @@ const DRAIN_MS = 2_000;
 
 /** One serving process: the application on [DEFAULT] bind_host:bind_port until SIGTERM or SIGINT. */
 export async function serve(
-  { cfg, domain, policy, stores: layout, cache: cacheConfig }: Settings,
+  { cfg, domain, policy, stores: layout, cache: cacheConfig, notify }: Settings,
   shutdownTimeoutMs: number,
   log: Logger,
 ): Promise<void> {
@@ -40,6 +41,7 @@ export async function serve(
   const cache = cacheConfig ? new ImageCache(cacheConfig, log) : null;
   await cache?.dir.prepare();
   const prefetcher = cache ? new Prefetcher(cache, images, stores, log) : null;
+  const notifier = createNotifier(notify, log);
   const app = createApp({
     config: cfg,
     domain,
@@ -54,6 +56,7 @@ export async function serve(
     healthcheckDisableFile: '/etc/glance/healthcheck_disable',
     quotas: createQuotas(cfg, pool),
     cache,
+    notifier,
   });
   // requestTimeout 0: an upload may legitimately take hours; idle sockets are still dropped.
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 0 }, app);
@@ -93,6 +96,8 @@ export async function serve(
       await Promise.race([handlersInFlight.idle(), sleep(10_000)]);
     }
     await prefetcher?.stop();
+    // What the requests notified is handed to the broker within close()'s bound (5 s), then the link closes.
+    await notifier.close();
     await pool.end();
     await stores.close();
     log.info('stopped');

@@ -4,6 +4,7 @@ import { ConfigError, type GlanceConfig } from '../config/index.js';
 import { domainConfig } from '../config/domain-config.js';
 import { imageSchemaSpec } from '../domain/schemas.js';
 import type { DomainConfig } from '../domain/types.js';
+import { notifySettings, type NotifySettings } from '../notify/index.js';
 import { resolveStoreLayout, type StoreLayout } from '../store/store-config.js';
 
 /** Everything derived from the configuration that can be wrong: resolved before any process serves. */
@@ -13,6 +14,7 @@ export interface Settings {
   policy: Policy;
   stores: StoreLayout;
   cache: CacheSettings | null;
+  notify: NotifySettings;
 }
 
 /** Throws ConfigError for whatever the configuration gets wrong. */
@@ -29,5 +31,6 @@ export function resolveSettings(cfg: GlanceConfig): Settings {
     policy: createPolicy(cfg),
     stores: resolveStoreLayout(cfg),
     cache: cacheSettings(cfg),
+    notify: notifySettings(cfg.document),
   };
 }

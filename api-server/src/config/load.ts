@@ -60,6 +60,8 @@ type DefaultOptions = z.output<typeof defaultSection>;
 export interface GlanceConfig {
   /** The file it was loaded from (relative policy files are looked up beside it). */
   source: string;
+  /** The parsed file after environment overrides, for the modules that read their own sections (notify/). */
+  document: IniDocument;
   DEFAULT: Omit<
     DefaultOptions,
     'workers' | 'enabled_backends' | 'sql_connection' | 'allow_anonymous_access'
@@ -362,6 +364,7 @@ export function validateConfig(
   const { auth_uri, ...authtoken } = keystone;
   return {
     source: file,
+    document: doc,
     DEFAULT: {
       ...rest,
       workers: workers ?? Math.min(availableParallelism(), 8),

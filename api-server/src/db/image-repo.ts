@@ -554,11 +554,16 @@ export class ImageRepository {
    * Compare-and-set of the status: true only for the one caller that found the image in `from`. Moving back
    * to queued clears size and virtual_size, as upstream's status setter does.
    */
-  async transition(id: string, from: ImageStatus, to: ImageStatus): Promise<boolean> {
+  async transition(
+    id: string,
+    from: ImageStatus,
+    to: ImageStatus,
+    at: Date = nowSeconds(),
+  ): Promise<boolean> {
     const clear = to === 'queued' ? ', size = NULL, virtual_size = NULL' : '';
     const [result] = await this.pool.query<ResultSetHeader>(
       `UPDATE images SET status = ?, updated_at = ?${clear} WHERE id = ? AND deleted = 0 AND status = ?`,
-      [to, nowSeconds(), id, from],
+      [to, at, id, from],
     );
     return result.affectedRows === 1;
   }

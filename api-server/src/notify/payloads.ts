@@ -26,8 +26,8 @@ export interface ImageNotice {
   size: number | null;
   virtual_size: number | null;
   visibility: string;
-  /** Additional properties (not the base attributes such as os_hash_algo), as stored. */
-  extra_properties: Record<string, string>;
+  /** Additional properties (not the base attributes such as os_hash_algo), as stored (null for a NULL value). */
+  extra_properties: Record<string, string | null>;
   tags: readonly string[];
 }
 
@@ -61,7 +61,7 @@ export function imagePayload(image: ImageNotice): Payload {
   };
 }
 
-function commaList(value: string | undefined): string[] {
+function commaList(value: string | null | undefined): string[] {
   return value ? value.split(',') : [];
 }
 

@@ -41,13 +41,16 @@ export function mountImageData(router: Router, service: ImageDataService): void 
     res.setHeader('Content-Type', 'application/octet-stream');
     if (span) res.setHeader('Content-Range', `bytes ${span.start}-${span.end}/${size}`);
     if (image.checksum) res.setHeader('Content-MD5', image.checksum);
-    res.setHeader('Content-Length', String(span ? span.end - span.start + 1 : size));
+    const length = span ? span.end - span.start + 1 : size;
+    res.setHeader('Content-Length', String(length));
     try {
       await sendBody(res, data);
     } catch (err) {
       log.warn({ imageId: image.id, err }, 'image download interrupted');
       res.destroy();
+      return;
     }
+    service.downloaded(ctx, image, length);
   };
 
   route(router, '/v2/images/:imageId/file', 'GET, PUT', {

@@ -14,6 +14,7 @@ import {
   NotFound,
   ServiceUnavailable,
 } from '../domain/errors.js';
+import { nowSeconds } from '../domain/clock.js';
 import { checkStatusTransition } from '../domain/status.js';
 import type { ImageRecord } from '../domain/types.js';
 import { STAGE_HOST } from '../import/bookkeeping.js';
@@ -26,7 +27,9 @@ import { IMAGE_TOO_LARGE } from '../store/limit.js';
 import { readLocations } from '../store/read-locations.js';
 import type { StoreEntry, StoreRegistry } from '../store/registry.js';
 import type { ByteRange } from '../store/store.js';
+import type { UploadFailure } from '../notify/index.js';
 import { NotImageOwner, type ImageAccess, type VisibleImage } from './image-access.js';
+import type { ImageEvents } from './image-events.js';
 
 /** Image data as the API edge hands it over: the request body, read only when the service asks for it. */
 export interface IncomingData {
@@ -56,6 +59,7 @@ export interface ImageDataDeps {
   cache?: ImageCache | null;
   /** This worker's URL, recorded on the images it stages so that other workers send their imports here. */
   selfUrl: string | null;
+  events: ImageEvents;
 }
 
 /** Upstream's texts for glance_store failures while writing. */
@@ -83,6 +87,22 @@ function quotaExceededMessage(size: number | null, remaining: number): string {
   );
 }
 
+/** How upstream's notifier (ImageProxy.set_data) names a failure to store an upload. */
+function uploadFailureKind(err: unknown): UploadFailure {
+  if (err instanceof StoreError) {
+    if (err.kind === 'storage-full') return 'storage_full';
+    if (err.kind === 'write-denied') return 'write_denied';
+    if (err.kind === 'duplicate') return 'duplicate';
+  }
+  if (err instanceof Forbidden) return 'forbidden';
+  if (err instanceof NotFound) return 'not_found';
+  return 'internal_error';
+}
+
+// Our own messages never carry secrets; a failure from elsewhere is named by its class only.
+const errorText = (err: unknown): string =>
+  err instanceof GlanceError || err instanceof StoreError ? err.message : 'the upload failed';
+
 const unread = (err: unknown): unknown => (err instanceof GlanceError ? new DataLeftUnread(err) : err);
 
 /** What a download sends: `data` is the whole image of `size` bytes, or the `span` of it asked for. */
@@ -99,10 +119,12 @@ interface Receipt<T> {
   status: 'saving' | 'uploading';
   /** For the logs: 'upload' or 'staging'. */
   what: string;
-  /** Reads the data and keeps it; runs while the image holds `status`. */
-  write(data: IncomingData): Promise<T>;
+  /** Reads the data and keeps it; runs while the image holds `status` (`image` as it is now). */
+  write(data: IncomingData, image: ImageRecord): Promise<T>;
   /** The domain error for a store's failure to keep the data. */
   storeFailure(err: StoreError): GlanceError;
+  /** Told why the data was not kept, before the image goes back to queued. */
+  failed?(err: unknown): void;
 }
 
 /**
@@ -147,10 +169,12 @@ export class ImageDataService {
         ? { bytes: remaining, explanation: quotaExceededMessage(declared, remaining) }
         : { bytes: imageSizeCap, explanation: IMAGE_TOO_LARGE };
 
+    const backend = stores.multistore ? target.id : null;
     const result = await this.receive<IngestResult>(ctx, image, log, data, {
       status: 'saving',
       what: 'upload',
-      write: async (incoming) => {
+      write: async (incoming, saving) => {
+        this.deps.events.preparing(saving, backend);
         const ingested = await incoming.receive((body) =>
           ingestImageData(
             body,
@@ -170,6 +194,7 @@ export class ImageDataService {
         return ingested;
       },
       storeFailure: (err) => storeFailure(err, image.id),
+      failed: (err) => this.deps.events.uploadFailed(uploadFailureKind(err), image.id, errorText(err)),
     });
 
     const saved = await images.completeUpload(image.id, {
@@ -189,6 +214,7 @@ export class ImageDataService {
       );
     }
     log.info({ imageId: image.id, size: result.size }, 'image data uploaded');
+    this.deps.events.uploaded(saved, backend, image.status !== 'active');
   }
 
   /** PUT /v2/images/{id}/stage: the data into staging, for a later glance-direct import. */
@@ -226,6 +252,7 @@ export class ImageDataService {
       await staging.remove(image.id);
       throw new NotFound(`No image found with ID ${image.id}`);
     }
+    await this.notifyUpdate(image.id);
     log.info({ imageId: image.id, size }, 'image data staged');
   }
 
@@ -243,16 +270,29 @@ export class ImageDataService {
     const { images } = this.deps;
     const { status, what } = receipt;
     // The compare-and-set makes this request the only writer; a concurrent one finds the image already moved.
-    if (!(await images.transition(image.id, 'queued', status))) {
+    const movedAt = nowSeconds();
+    if (!(await images.transition(image.id, 'queued', status, movedAt))) {
       const now = await images.get(image.id);
       throw new Conflict(
         `Image status transition from ${now?.status ?? 'deleted'} to ${status} is not allowed`,
       );
     }
+    // What the compare-and-set wrote, known without reading the row again.
+    const moved: ImageRecord = { ...image, status, updated_at: movedAt };
+    this.deps.events.updated(moved);
     const restore = async (): Promise<void> => {
-      if (!(await images.transition(image.id, status, 'queued'))) {
+      const restoredAt = nowSeconds();
+      if (!(await images.transition(image.id, status, 'queued', restoredAt))) {
         log.warn({ imageId: image.id }, `${what} failed and the image was no longer ${status}`);
+        return;
       }
+      this.deps.events.updated({
+        ...image,
+        status: 'queued',
+        updated_at: restoredAt,
+        size: null,
+        virtual_size: null,
+      });
     };
     try {
       await this.deps.quotas.enforce(ctx.projectId, 'image_count_uploading');
@@ -261,8 +301,9 @@ export class ImageDataService {
       throw unread(err);
     }
     try {
-      return await receipt.write(data);
+      return await receipt.write(data, moved);
     } catch (err) {
+      receipt.failed?.(err);
       await restore();
       if (err instanceof StoreError) throw receipt.storeFailure(err);
       if (err instanceof GlanceError) throw new DataLeftUnread(err);
@@ -314,6 +355,26 @@ export class ImageDataService {
     }
     if (cache && span === null) data = await cache.fill(image, data, log);
     return { image, data, size, span };
+  }
+
+  /** Every save of an image is an image.update upstream; the row is read again only when that is sent. */
+  private async notifyUpdate(imageId: string): Promise<void> {
+    const { events, images } = this.deps;
+    if (!events.wants('image.update')) return;
+    const image = await images.get(imageId);
+    if (image) events.updated(image);
+  }
+
+  /** image.send, once a download's body went out whole (upstream sends nothing for one cut short). */
+  downloaded(ctx: RequestContext, image: ImageRecord, bytes: number): void {
+    this.deps.events.sent({
+      imageId: image.id,
+      ownerId: image.owner,
+      receiverTenantId: ctx.projectId,
+      receiverUserId: ctx.userId,
+      bytesSent: bytes,
+      expectedBytes: bytes,
+    });
   }
 
   /** A Keystone limit checked before any data is read. */

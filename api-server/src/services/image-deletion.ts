@@ -11,6 +11,7 @@ import { StoreError } from '../store/errors.js';
 import { StoreConflictError } from '../store/rbd-errors.js';
 import type { StoreRegistry } from '../store/registry.js';
 import type { ImageAccess } from './image-access.js';
+import type { ImageEvents } from './image-events.js';
 
 export interface ImageDeletionDeps {
   access: ImageAccess;
@@ -21,6 +22,7 @@ export interface ImageDeletionDeps {
   /** Where staged data lives: here (removed with the image), or on the worker a delete is proxied to. */
   staging: StagingArea;
   stageHosts: StageHosts;
+  events: ImageEvents;
 }
 
 /**
@@ -78,6 +80,7 @@ export class ImageDeletion {
     }
     const locations = await images.softDelete(found.image.id);
     if (locations === null) throw new NotFound(notFound(found.image.id));
+    this.deps.events.deleted(found.image, new Date());
     await this.deps.cache?.forget(found.image.id);
     log.info({ imageId: found.image.id }, 'image deleted');
     return { remoteRequestId: null };

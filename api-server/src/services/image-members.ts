@@ -3,6 +3,7 @@ import type { MemberRepository } from '../db/member-repo.js';
 import { Conflict, Forbidden, GlanceError, Invalid, LimitExceeded, NotFound } from '../domain/errors.js';
 import { MEMBER_STATUSES, type MemberRecord } from '../domain/types.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';
+import type { ImageEvents } from './image-events.js';
 
 export interface ImageMembersDeps {
   access: ImageAccess;
@@ -11,6 +12,7 @@ export interface ImageMembersDeps {
   memberQuota: number;
   /** [DEFAULT] enforce_secure_rbac: without it upstream hard-codes who may add, answer and remove. */
   secureRbac: boolean;
+  events: ImageEvents;
 }
 
 /** An image's members, with upstream's image_members.py rules: who may see, add, answer and remove them. */
@@ -47,6 +49,7 @@ export class ImageMembers {
     }
     const added = await members.add(found.image.id, memberId);
     if (!added) throw new Conflict(`Member ${memberId} is duplicated for image ${found.image.id}`);
+    this.deps.events.memberCreated(added);
     return added;
   }
 
@@ -81,6 +84,7 @@ export class ImageMembers {
     if (!updated) {
       throw new NotFound(`${member.member} not found in the member list of the image ${found.image.id}.`);
     }
+    this.deps.events.memberUpdated(updated);
     return updated;
   }
 
@@ -94,6 +98,7 @@ export class ImageMembers {
     if (!(await members.remove(found.image.id, member.member))) {
       throw new NotFound(`The specified member ${member.member} could not be found`);
     }
+    this.deps.events.memberDeleted(member, new Date());
   }
 
   private lookup(ctx: RequestContext, imageId: string): Promise<VisibleImage> {

@@ -6,11 +6,13 @@ import { imageValidationSchema } from '../domain/schemas.js';
 import type { DomainConfig } from '../domain/types.js';
 import { Forbidden, Invalid, LimitExceeded, NotFound } from '../domain/errors.js';
 import { NotImageOwner, type ImageAccess, type VisibleImage } from './image-access.js';
+import type { ImageEvents } from './image-events.js';
 
 export interface ImageTagsDeps {
   access: ImageAccess;
   images: ImageRepository;
   domain: DomainConfig;
+  events: ImageEvents;
 }
 
 const notFound = (id: string): string => `Image ${id} not found.`;
@@ -44,6 +46,7 @@ export class ImageTags {
           `allowed image tags. Attempted: ${outcome.over}, Maximum: ${domain.imageTagQuota}:`,
       );
     }
+    await this.notifyUpdate(found.image.id);
   }
 
   /** DELETE /v2/images/{id}/tags/{tag}: a tag the image does not have is a bare 404. */
@@ -51,6 +54,14 @@ export class ImageTags {
     const found = await this.deps.access.find(ctx, imageId, notFound);
     this.authorise(ctx, found, 'delete');
     if (!(await this.deps.images.removeTag(found.image.id, tag))) throw new NotFound();
+    await this.notifyUpdate(found.image.id);
+  }
+
+  /** Upstream saves the image after a tag change, and every save is an image.update. */
+  private async notifyUpdate(imageId: string): Promise<void> {
+    if (!this.deps.events.wants('image.update')) return;
+    const image = await this.deps.images.get(imageId);
+    if (image) this.deps.events.updated(image);
   }
 
   private authorise(ctx: RequestContext, found: VisibleImage, verb: 'update' | 'delete'): void {

@@ -14,6 +14,7 @@ import type { ImportFiltering } from '../import/uri-filter.js';
 import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import type { StoreRegistry } from '../store/registry.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';
+import type { ImageEvents } from './image-events.js';
 import { LocationRules } from './image-locations.js';
 
 export interface ImagesDeps {
@@ -28,6 +29,7 @@ export interface ImagesDeps {
   quotas?: Quotas;
   /** The image cache, which drops a deactivated image's data; none by default. */
   cache?: ImageCache | null;
+  events: ImageEvents;
 }
 
 /**
@@ -80,6 +82,7 @@ export class Images {
     await (this.deps.quotas ?? NO_QUOTAS).enforce(ctx.projectId, 'image_count_total', 1);
     const image = await images.create(changes.id ?? randomUUID(), changes);
     log.info({ imageId: image.id }, 'image created');
+    this.deps.events.created(image);
     return image;
   }
 
@@ -108,6 +111,7 @@ export class Images {
       changes.locations.length > 0 ? await this.#locations.apply(image, changes.locations, log) : undefined;
     const saved = await images.update(image.id, changes, locations);
     if (!saved) throw new NotFound(`No image found with ID ${image.id}`);
+    this.deps.events.updated(saved);
     return saved;
   }
 
@@ -138,7 +142,15 @@ export class Images {
     if (status !== null && !(await images.transition(found.image.id, from, status))) {
       throw new Conflict(`Image status transition from ${from} to ${status} is not allowed`);
     }
+    // Upstream saves the image whether or not the action changed its status, and every save is an image.update.
+    await this.notifyUpdate(found.image.id);
     return status === 'deactivated' ? found.image.id : null;
+  }
+
+  private async notifyUpdate(imageId: string): Promise<void> {
+    if (!this.deps.events.wants('image.update')) return;
+    const image = await this.deps.images.get(imageId);
+    if (image) this.deps.events.updated(image);
   }
 
   /** _enforce_visibility: a public or community image needs its own policy, without the 404 translation. */

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { readIni } from '../../../../api-server/src/config/ini.js';
 import { notifierFromConfig, type Notifier } from '../../../../api-server/src/notify/index.js';
 import { stackValue } from '../../../harness/stack-env.js';
+import { Relay, transportUrlVia } from './relay.js';
 
 interface Received {
   exchange: string;
@@ -18,44 +19,6 @@ interface Received {
     priority: string;
     payload: { probe?: string; n?: number };
   };
-}
-
-/** A TCP relay to the stack's RabbitMQ that the test can take away and bring back, without touching the broker. */
-class Relay {
-  private server: net.Server | undefined;
-  private sockets = new Set<net.Socket>();
-  port = 0;
-
-  async start(): Promise<void> {
-    const target = new URL(stackValue('TRANSPORT_URL'));
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port || 5672), target.hostname);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  /** The broker "goes away": connections cut, new ones refused. */
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = undefined;
-  }
-}
-
-function transportUrlVia(port: number): string {
-  const url = new URL(stackValue('TRANSPORT_URL'));
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
-  return url.toString();
 }
 
 function notifierFor(transportUrl: string, topic: string, extra = ''): Notifier {

@@ -233,7 +233,9 @@ describe('our payload builders against upstream Glance 25', () => {
       active = (await glance('GET', `/v2/images/${id}`))!;
     }
     expect(active.status).toBe('active');
-    const taskId = String(active.os_glance_import_task);
+    // os_glance_import_task goes when the task ends; the image's task list keeps it.
+    const tasks = (await glance('GET', `/v2/images/${id}/tasks`))!.tasks as Json[];
+    const taskId = String(tasks[0]?.id);
     const theirs = await eventsUntil((e) => {
       const p = e.payload as Json;
       return p?.id === id || p?.id === taskId;
