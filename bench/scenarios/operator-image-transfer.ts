@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { z } from 'zod';
+import { OPERATOR_ACCESS_LABEL } from '../../operator/src/api/glance-service-types.js';
 import { IMAGE } from '../../operator/src/api/image-types.js';
 import { serveFile } from '../../test/harness/demo/image-server.js';
 import { removeAll } from '../../test/harness/demo/wait-ready.js';
@@ -140,7 +141,11 @@ export const operatorImageTransfer: RunnableScenario = {
         const secret = {
           apiVersion: 'v1',
           kind: 'Secret',
-          metadata: { name: CREDENTIALS, namespace: space.namespace },
+          metadata: {
+            name: CREDENTIALS,
+            namespace: space.namespace,
+            labels: { [OPERATOR_ACCESS_LABEL]: 'true' },
+          },
           stringData: {
             username: stackValue('OS_USERNAME'),
             password: stackValue('OS_PASSWORD'),

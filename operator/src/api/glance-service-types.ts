@@ -22,6 +22,14 @@ export const GLANCE_SERVICE = {
 } as const;
 
 /**
+ * The label a Secret must carry, with value "true", for the operator to read it (runtime/secrets.ts): a
+ * resource's author may name any Secret of its namespace, and the operator reads only those meant for it.
+ */
+export const OPERATOR_ACCESS_LABEL = `${GROUP}/operator-access`;
+/** Said in the CRD of every field naming a Secret. */
+export const SECRET_ACCESS_NOTE = `The operator reads the Secret only if it is labelled ${OPERATOR_ACCESS_LABEL}: "true".`;
+
+/**
  * The Secret (key `password`) the operator generates a GlanceService's Keystone password into when
  * `keystone.passwordSecretRef` is not set; Images targeting the GlanceService read it.
  */
@@ -53,11 +61,11 @@ const credentialsRef = z
     usernameKey: secretKey.default('username'),
     passwordKey: secretKey.default('password'),
   })
-  .describe('Admin credentials the operator uses; they never reach the API pods.');
+  .describe(`Admin credentials the operator uses; they never reach the API pods. ${SECRET_ACCESS_NOTE}`);
 
 const passwordRef = z
   .object({ name: k8sName, key: secretKey.default('password') })
-  .describe('A password to use instead of a generated one; changing it is applied.');
+  .describe(`A password to use instead of a generated one; changing it is applied. ${SECRET_ACCESS_NOTE}`);
 
 export const databaseSpec = z.object({
   host: z.string().min(1).max(253).describe('MariaDB/MySQL host, reached by the operator and the API pods.'),
@@ -100,10 +108,12 @@ export const cephSpec = z.object({
     .string()
     .regex(/^[^\r\n]+$/)
     .describe("ceph.conf's mon_host, e.g. [v2:10.0.0.1:3300,v1:10.0.0.1:6789]."),
-  adminSecretRef: z.object({
-    name: k8sName,
-    keyringKey: secretKey.default('keyring').describe('Key holding the admin keyring file.'),
-  }),
+  adminSecretRef: z
+    .object({
+      name: k8sName,
+      keyringKey: secretKey.default('keyring').describe('Key holding the admin keyring file.'),
+    })
+    .describe(`The Secret holding the Ceph admin keyring. ${SECRET_ACCESS_NOTE}`),
   adminUser: plainName(64).default('admin').describe('cephx id of the admin key (client.<adminUser>).'),
   pool: plainName(128).default('images'),
   pgNum: z

@@ -1,6 +1,6 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { conditionSchema, GROUP, VERSION } from './glance-service-types.js';
+import { conditionSchema, GROUP, SECRET_ACCESS_NOTE, VERSION } from './glance-service-types.js';
 import { IMAGE_ATTRIBUTES } from '../../../api-server/src/domain/image-attributes.js';
 import { parseSpecWith } from './parse-spec.js';
 
@@ -77,14 +77,15 @@ export const imageSource = z.object({
     .describe('auto detects gz, xz, zst and bz2 from the magic bytes.'),
   headersSecretRef: secretRef
     .optional()
-    .describe('Every key of this Secret is sent as an HTTP header with its value.'),
+    .describe(`Every key of this Secret is sent as an HTTP header with its value. ${SECRET_ACCESS_NOTE}`),
   basicAuthSecretRef: z
     .object({
       name: k8sName,
       usernameKey: secretKey.default('username'),
       passwordKey: secretKey.default('password'),
     })
-    .optional(),
+    .optional()
+    .describe(`HTTP basic auth for the source, from this Secret. ${SECRET_ACCESS_NOTE}`),
   caBundleRef: z
     .object({ name: k8sName.describe('ConfigMap in the Image namespace.'), key: secretKey.default('ca.crt') })
     .optional()
@@ -119,7 +120,8 @@ export const imageSpec = z
       .object({
         authUrl: httpUrl.describe('Keystone v3 URL, e.g. http://keystone:5000/v3.'),
         credentialsSecretRef: secretRef.describe(
-          'Keys username, password, project; optional userDomain, projectDomain (default Default).',
+          'Keys username, password, project; optional userDomain, projectDomain (default Default). ' +
+            SECRET_ACCESS_NOTE,
         ),
         region: z.string().min(1).max(255).optional().describe('Default: the first image endpoint.'),
         interface: z.enum(INTERFACES).default('public'),

@@ -1,10 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
-import { GENERATED_PASSWORD_KEY, type GlanceService } from '../api/glance-service-types.js';
+import {
+  GENERATED_PASSWORD_KEY,
+  OPERATOR_ACCESS_LABEL,
+  type GlanceService,
+} from '../api/glance-service-types.js';
 import { eventTarget, type EventRecorder } from '../runtime/events.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import { decodeSecretValue, readSecretValue } from '../runtime/secrets.js';
+import { decodeSecretValue, SecretNotAllowedError, SecretReader } from '../runtime/secrets.js';
 import { labels, ownerReference } from './names.js';
+
+/** The Secrets a GlanceService names or owns, read only when labelled for the operator. */
+export function secretsOf(kube: KubeClient): SecretReader {
+  return new SecretReader(kube, OPERATOR_ACCESS_LABEL);
+}
+
+// Images read the generated Keystone password, and this operator reads only labelled Secrets.
+const generatedLabels = (gs: GlanceService) => ({
+  ...labels(gs.metadata.name, 'credentials'),
+  [OPERATOR_ACCESS_LABEL]: 'true',
+});
 
 /** 32 characters from [A-Za-z0-9]: safe in a URL, an INI file and a shell without quoting. */
 export function generatePassword(): string {
@@ -21,7 +36,9 @@ export function generatePassword(): string {
 
 /**
  * The password in the owned Secret `name`, generated on first use. The Secret is created, never applied, so
- * that two racing reconciles cannot each write a different password: the loser reads the winner's.
+ * that two racing reconciles cannot each write a different password: the loser reads the winner's. It carries
+ * the access label like any Secret the operator reads, so that a Secret of that name made by someone else
+ * is not used.
  */
 export async function generatedPassword(
   kube: KubeClient,
@@ -31,8 +48,11 @@ export async function generatedPassword(
   purpose: string,
 ): Promise<string> {
   const { namespace } = gs.metadata;
-  const ref = { apiVersion: 'v1', kind: 'Secret', namespace, name };
-  const existing = await kube.read<V1Secret>(ref);
+  const secrets = secretsOf(kube);
+  const existing = await secrets.find(namespace, name).catch(async (err: unknown) => {
+    if (!(err instanceof SecretNotAllowedError) || !(await labelIfOurs(kube, gs, name))) throw err;
+    return secrets.find(namespace, name);
+  });
   const found = existing && decodeSecretValue(existing, GENERATED_PASSWORD_KEY);
   if (found) return found;
   const password = generatePassword();
@@ -42,7 +62,7 @@ export async function generatedPassword(
     metadata: {
       name,
       namespace,
-      labels: labels(gs.metadata.name, 'credentials'),
+      labels: generatedLabels(gs),
       ownerReferences: [ownerReference(gs)],
     },
     type: 'Opaque',
@@ -57,5 +77,21 @@ export async function generatedPassword(
     );
     return password;
   }
-  return readSecretValue(kube, namespace, name, GENERATED_PASSWORD_KEY);
+  return secrets.value(namespace, name, GENERATED_PASSWORD_KEY);
+}
+
+/**
+ * Labels a password Secret this GlanceService generated before the operator read only labelled Secrets, and
+ * says whether it did. Only its own: anyone else's Secret of that name stays refused.
+ */
+async function labelIfOurs(kube: KubeClient, gs: GlanceService, name: string): Promise<boolean> {
+  const { namespace, uid } = gs.metadata;
+  const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+  if (!secret?.metadata.ownerReferences?.some((o) => o.controller && o.uid === uid)) return false;
+  await kube.apply<V1Secret>({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace, labels: generatedLabels(gs) },
+  });
+  return true;
 }

@@ -1,10 +1,10 @@
 import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
 import { errorMessage, TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import { readSecretValue } from '../runtime/secrets.js';
 import type { AdminConnectors, CephAdmin, DatabaseAdmin, KeystoneAdmin, OsdDump } from './admin-clients.js';
 import { CEPH_EACCES, CephError } from './ceph-cli.js';
 import type { StepType } from './context.js';
+import { secretsOf } from './credentials.js';
 import { KeystoneError } from './keystone-client.js';
 
 /** Admin connections to the three systems, opened (and so their credentials proven) before any change. */
@@ -35,8 +35,9 @@ function adminSource(gs: GlanceService, secret: string): string {
 async function openDatabase({ kube, gs, spec, connect }: Opening): Promise<DatabaseAdmin> {
   const { host, port, adminSecretRef: ref } = spec.database;
   const ns = gs.metadata.namespace;
-  const user = await readSecretValue(kube, ns, ref.name, ref.usernameKey);
-  const password = await readSecretValue(kube, ns, ref.name, ref.passwordKey);
+  const secrets = secretsOf(kube);
+  const user = await secrets.value(ns, ref.name, ref.usernameKey);
+  const password = await secrets.value(ns, ref.name, ref.passwordKey);
   try {
     return await connect.database({ host, port, user, password });
   } catch (err) {
@@ -54,9 +55,10 @@ async function openDatabase({ kube, gs, spec, connect }: Opening): Promise<Datab
 async function openKeystone({ kube, gs, spec, connect }: Opening): Promise<KeystoneAdmin> {
   const k = spec.keystone;
   const ns = gs.metadata.namespace;
+  const secrets = secretsOf(kube);
   const admin = {
-    username: await readSecretValue(kube, ns, k.adminSecretRef.name, k.adminSecretRef.usernameKey),
-    password: await readSecretValue(kube, ns, k.adminSecretRef.name, k.adminSecretRef.passwordKey),
+    username: await secrets.value(ns, k.adminSecretRef.name, k.adminSecretRef.usernameKey),
+    password: await secrets.value(ns, k.adminSecretRef.name, k.adminSecretRef.passwordKey),
     userDomainName: k.adminUserDomainName,
     project: { name: k.adminProjectName, domainName: k.adminProjectDomainName },
   };
@@ -89,8 +91,7 @@ export function isCephxKey(text: string): boolean {
 async function openCeph({ kube, gs, spec, connect }: Opening): Promise<AdminSessions['ceph']> {
   const c = spec.ceph;
   if (!c) return undefined;
-  const keyring = await readSecretValue(
-    kube,
+  const keyring = await secretsOf(kube).value(
     gs.metadata.namespace,
     c.adminSecretRef.name,
     c.adminSecretRef.keyringKey,

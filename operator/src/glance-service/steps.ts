@@ -1,10 +1,9 @@
 import type { ConditionUpdate } from '../runtime/conditions.js';
 import { errorMessage, TerminalError } from '../runtime/errors.js';
-import { readSecretValue } from '../runtime/secrets.js';
 import { reconcileCeph } from './ceph.js';
 import { reconcileConfig } from './config.js';
 import type { Passwords, ReconcileContext, StepCondition, StepType } from './context.js';
-import { generatedPassword } from './credentials.js';
+import { generatedPassword, secretsOf } from './credentials.js';
 import { reconcileDatabase } from './database.js';
 import { reconcileDeployment } from './deployment.js';
 import { reconcileKeystone } from './keystone.js';
@@ -33,12 +32,13 @@ async function resolvePasswords(ctx: ReconcileContext): Promise<Passwords> {
   const ns = gs.metadata.namespace;
   const db = spec.database.passwordSecretRef;
   const ks = spec.keystone.passwordSecretRef;
+  const secrets = secretsOf(kube);
   return {
     database: db
-      ? await readSecretValue(kube, ns, db.name, db.key)
+      ? await secrets.value(ns, db.name, db.key)
       : await generatedPassword(kube, ctx.events, gs, names.dbPassword, 'database'),
     keystone: ks
-      ? await readSecretValue(kube, ns, ks.name, ks.key)
+      ? await secrets.value(ns, ks.name, ks.key)
       : await generatedPassword(kube, ctx.events, gs, names.keystonePassword, 'Keystone'),
   };
 }

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import {
   GENERATED_PASSWORD_KEY,
   GLANCE_SERVICE,
   keystonePasswordSecretName,
+  OPERATOR_ACCESS_LABEL,
   parseGlanceServiceSpec,
   type GlanceService,
 } from '../api/glance-service-types.js';
 import type { ImageSpec } from '../api/image-types.js';
 import { TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import { decodeSecretValue, readSecretValue } from '../runtime/secrets.js';
+import { decodeSecretValue, SecretReader } from '../runtime/secrets.js';
 import { GlanceImages, type GlanceImagesApi } from './glance-images.js';
 import type { UrlPolicy } from '../net/url-policy.js';
 import type { SourceAccess } from './http-source.js';
@@ -35,10 +36,10 @@ export async function resolveTarget(
   namespace: string,
   spec: ImageSpec,
 ): Promise<GlanceTarget> {
+  const secrets = new SecretReader(kube, OPERATOR_ACCESS_LABEL);
   if (spec.cloud) {
     const { name } = spec.cloud.credentialsSecretRef;
-    const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
-    if (!secret) throw new TerminalError('SecretNotFound', `Secret ${namespace}/${name} does not exist`);
+    const secret = await secrets.read(namespace, name);
     const value = (key: string) => decodeSecretValue(secret, key);
     const required = (key: string) => {
       const v = value(key);
@@ -72,8 +73,8 @@ export async function resolveTarget(
   }
   const ks = parsed.spec.keystone;
   const password = ks.passwordSecretRef
-    ? await readSecretValue(kube, namespace, ks.passwordSecretRef.name, ks.passwordSecretRef.key)
-    : await readGeneratedPassword(kube, namespace, keystonePasswordSecretName(ref.name));
+    ? await secrets.value(namespace, ks.passwordSecretRef.name, ks.passwordSecretRef.key)
+    : await readGeneratedPassword(secrets, namespace, keystonePasswordSecretName(ref.name));
   return {
     credentials: {
       authUrl: ks.authUrl,
@@ -87,8 +88,12 @@ export async function resolveTarget(
   };
 }
 
-async function readGeneratedPassword(kube: KubeClient, namespace: string, name: string): Promise<string> {
-  const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+async function readGeneratedPassword(
+  secrets: SecretReader,
+  namespace: string,
+  name: string,
+): Promise<string> {
+  const secret = await secrets.find(namespace, name);
   const value = secret && decodeSecretValue(secret, GENERATED_PASSWORD_KEY);
   // The GlanceService controller generates it on its first pass: wait for that.
   if (!value)
@@ -149,10 +154,10 @@ export async function resolveSourceAccess(
   policy: UrlPolicy,
 ): Promise<SourceAccess> {
   const access: SourceAccess = { headers: {}, policy };
+  const secrets = new SecretReader(kube, OPERATOR_ACCESS_LABEL);
   if (source.headersSecretRef) {
     const { name } = source.headersSecretRef;
-    const secret = await kube.read<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name });
-    if (!secret) throw new TerminalError('SecretNotFound', `Secret ${namespace}/${name} does not exist`);
+    const secret = await secrets.read(namespace, name);
     for (const key of Object.keys(secret.data ?? {})) {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) {
         throw new TerminalError('InvalidHeader', `Secret ${name}: "${key}" is not an HTTP header name`);
@@ -167,8 +172,8 @@ export async function resolveSourceAccess(
   if (source.basicAuthSecretRef) {
     const { name, usernameKey, passwordKey } = source.basicAuthSecretRef;
     access.basicAuth = {
-      username: await readSecretValue(kube, namespace, name, usernameKey),
-      password: await readSecretValue(kube, namespace, name, passwordKey),
+      username: await secrets.value(namespace, name, usernameKey),
+      password: await secrets.value(namespace, name, passwordKey),
     };
   }
   if (source.caBundleRef) {

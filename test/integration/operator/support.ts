@@ -14,7 +14,11 @@ import mysql from 'mysql2/promise';
 import pino from 'pino';
 import { CRD_FILE, CRD_NAME } from '../../../operator/src/api/glance-service-crd.js';
 import { IMAGE_CRD_FILE, IMAGE_CRD_NAME } from '../../../operator/src/api/image-crd.js';
-import { GLANCE_SERVICE, type GlanceService } from '../../../operator/src/api/glance-service-types.js';
+import {
+  GLANCE_SERVICE,
+  OPERATOR_ACCESS_LABEL,
+  type GlanceService,
+} from '../../../operator/src/api/glance-service-types.js';
 import { createGlanceController } from '../../../operator/src/glance-service/glance-controller.js';
 import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/api/operator-identity.js';
 import { createImageController, type ImageController } from '../../../operator/src/image/image-controller.js';
@@ -109,16 +113,18 @@ export async function deleteNamespace(kube: KubeApiClient, name: string): Promis
   await kube.core.deleteNamespace({ name }).catch(() => undefined);
 }
 
+/** A Secret for the operator (carrying its access label), or with `labelled: false` one that is not. */
 export async function createSecret(
   kube: KubeApiClient,
   namespace: string,
   name: string,
   data: Record<string, string>,
+  { labelled = true } = {},
 ): Promise<void> {
   await kube.core.createNamespacedSecret({
     namespace,
     body: {
-      metadata: { name },
+      metadata: { name, ...(labelled ? { labels: { [OPERATOR_ACCESS_LABEL]: 'true' } } : {}) },
       data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
     },
   });

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { parseGlanceServiceSpec } from '../../../operator/src/api/glance-service-types.js';
+import {
+  OPERATOR_ACCESS_LABEL,
+  parseGlanceServiceSpec,
+} from '../../../operator/src/api/glance-service-types.js';
 import { parseImageSpec } from '../../../operator/src/api/image-types.js';
 import {
   demoGlanceService,
@@ -29,6 +32,8 @@ describe('the demo made from samples/', () => {
   it('fills every Secret of the sample with the stack credentials, leaving no CHANGE-ME', () => {
     const secrets = objects.filter((o) => o.kind === 'Secret');
     expect(secrets.map((s) => s.metadata.name).sort()).toEqual(['ceph-admin', 'db-admin', 'keystone-admin']);
+    // The operator reads no Secret without it.
+    for (const s of secrets) expect(s.metadata.labels).toEqual({ [OPERATOR_ACCESS_LABEL]: 'true' });
     expect(JSON.stringify(objects)).not.toContain('CHANGE-ME');
     expect(objects.every((o) => o.metadata.namespace === 'glance-demo')).toBe(true);
   });

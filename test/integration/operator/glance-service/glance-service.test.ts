@@ -1,4 +1,5 @@
 import type {
+  KubernetesObject,
   V1Deployment,
   V1Job,
   V1PersistentVolumeClaim,
@@ -9,7 +10,7 @@ import type {
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
-import { GLANCE_SERVICE } from '../../../../operator/src/api/glance-service-types.js';
+import { GLANCE_SERVICE, OPERATOR_ACCESS_LABEL } from '../../../../operator/src/api/glance-service-types.js';
 import type { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';
 import { run } from '../../../harness/run.js';
 import { loadStackEnv } from '../../../harness/stack-env.js';
@@ -387,6 +388,34 @@ describe('GlanceService on the local stack', () => {
     expect(count(after, 'CephCapsRestored')).toBe(count(before, 'CephCapsRestored') + 1);
   });
 
+  it('labels again, keeping its password, a generated password Secret without the access label (as earlier operators made them)', async () => {
+    const ref = { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'images-db-password' };
+    const password = await secretValue(ref.name, 'password');
+    const labelled = async () =>
+      (await kube.read<V1Secret>(ref))?.metadata.labels?.[OPERATOR_ACCESS_LABEL] === 'true';
+    expect(await labelled()).toBe(true);
+    // The label removed by hand (a JSON merge patch's null): the Secret as an earlier operator made it.
+    const unlabel = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: ref.name, namespace: ns, labels: { [OPERATOR_ACCESS_LABEL]: null } },
+    } as unknown as KubernetesObject;
+    const patched = await kube.objects.patch(
+      unlabel,
+      undefined,
+      undefined,
+      'someone-by-hand',
+      undefined,
+      'application/merge-patch+json',
+    );
+    expect(patched.metadata?.labels?.[OPERATOR_ACCESS_LABEL]).toBeUndefined();
+    await waitFor('the label to be back', labelled);
+    expect(await secretValue(ref.name, 'password')).toBe(password);
+    const gs = await getGlanceService(kube, ns, 'images');
+    expect(condition(gs, 'Stalled')).toBeUndefined();
+    expect(condition(gs, 'DatabaseReady')?.status).toBe('True');
+  });
+
   it('applies a changed password and replica count: new config hash, PodDisruptionBudget only above one replica', async () => {
     const old = await getGlanceService(kube, ns, 'images');
     await createSecret(kube, ns, 'db-password-2', { password: 'Rotated-Pa$$word-2' });
@@ -502,6 +531,16 @@ describe('GlanceService on the local stack', () => {
       spec: (name: string) => ({ ceph: { ...specFor(bad).ceph, adminSecretRef: { name } } }),
     },
     {
+      object: 'badcreds-unlabelled',
+      step: 'DatabaseReady',
+      reason: 'SecretNotAllowed',
+      secret: 'db-admin-unlabelled',
+      // The right credentials, in a Secret not labelled for the operator.
+      data: () => ({ username: env.DB_ADMIN_USER ?? '', password: env.DB_ADMIN_PASSWORD ?? '' }),
+      labelled: false,
+      spec: (name: string) => ({ database: { ...specFor(bad).database, adminSecretRef: { name } } }),
+    },
+    {
       object: 'badcreds-none',
       step: 'DatabaseReady',
       reason: 'SecretNotFound',
@@ -512,8 +551,8 @@ describe('GlanceService on the local stack', () => {
   ];
   it.each(refused)(
     'stops at $reason with Stalled naming the Secret, having created nothing anywhere',
-    async ({ object, step, reason, secret, data, spec }) => {
-      if (data) await createSecret(kube, ns, secret, data());
+    async ({ object, step, reason, secret, data, spec, labelled }) => {
+      if (data) await createSecret(kube, ns, secret, data(), { labelled: labelled ?? true });
       await applyGlanceService(kube, ns, object, specFor(bad, spec(secret)));
       const gs = await waitFor('Stalled', async () => {
         const gs = await getGlanceService(kube, ns, object);

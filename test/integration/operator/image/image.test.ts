@@ -401,6 +401,59 @@ describe("Image: sources outside the operator's URL policy", () => {
   });
 });
 
+describe('Image: Secrets not meant for the operator', () => {
+  /** Serves the qcow2, keeping the headers of each request. */
+  function headerKeepingSource(route: string): Array<Record<string, unknown>> {
+    const seen: Array<Record<string, unknown>> = [];
+    const serve = serveBytes(qcow2);
+    source.route(route, (req, res, hit) => {
+      seen.push({ ...req.headers });
+      serve(req, res, hit);
+    });
+    return seen;
+  }
+
+  /** The Image once the operator decided: Ready, or Failed. */
+  const settled = (name: string) =>
+    waitFor(`Image ${name} to be Ready or Failed`, async () => {
+      const obj = await getImage(name);
+      return (obj?.status?.phase === 'Ready' || obj?.status?.phase === 'Failed') && obj;
+    });
+
+  it('stalls SecretNotAllowed on a headers Secret without the access label, and the source receives nothing', async () => {
+    // A Secret of the namespace someone may not read, named by someone who may create Images there.
+    await createSecret(kube, ns, 'mariadb-root', { 'X-Stolen': 'the-root-password' }, { labelled: false });
+    const seen = headerKeepingSource('/exfiltrate.qcow2');
+    await applyImage('secret-unlabelled', {
+      diskFormat: 'qcow2',
+      source: { url: source.url('/exfiltrate.qcow2'), headersSecretRef: { name: 'mariadb-root' } },
+    });
+    const obj = await settled('secret-unlabelled');
+    expect(seen).toEqual([]);
+    expect(source.requests('/exfiltrate.qcow2')).toEqual([]);
+    expect(conditionOf(obj, 'Stalled')).toMatchObject({ status: 'True', reason: 'SecretNotAllowed' });
+    expect(conditionOf(obj, 'Stalled')?.message).toContain(
+      `Secret ${ns}/mariadb-root lacks the label glance.stackops.dev/operator-access="true"`,
+    );
+  });
+
+  it('sends the keys of a labelled headers Secret to the source as headers', async () => {
+    await createSecret(kube, ns, 'mirror-token', { 'X-Mirror-Token': 'for-the-mirror' });
+    const seen = headerKeepingSource('/with-token.qcow2');
+    await applyImage('secret-labelled', {
+      diskFormat: 'qcow2',
+      source: {
+        url: source.url('/with-token.qcow2'),
+        checksum: `sha256:${sha256(qcow2)}`,
+        headersSecretRef: { name: 'mirror-token' },
+      },
+    });
+    const obj = await settled('secret-labelled');
+    expect(obj.status?.phase).toBe('Ready');
+    expect(seen[0]).toMatchObject({ 'x-mirror-token': 'for-the-mirror' });
+  });
+});
+
 describe('Image: terminal failures stall at once and leave no data', () => {
   it.each([
     ['missing', 'SourceRefused', /answered HTTP 404/],

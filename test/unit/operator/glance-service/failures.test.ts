@@ -2,7 +2,8 @@ import { jest } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
 import { kubeErrors } from '../../../fakes/kube-client.js';
 import { cephxKey, keyringFor } from '../../../fakes/ceph.js';
-import { GlanceWorld, NAME, NS, RESYNC_MS, STALLED_RETRY_MS, secret } from './world.js';
+import { OPERATOR_ACCESS_LABEL } from '../../../../operator/src/api/glance-service-types.js';
+import { GlanceWorld, NAME, NS, RESYNC_MS, STALLED_RETRY_MS, ref, secret } from './world.js';
 
 describe('GlanceService reconciler: a spec it cannot act on', () => {
   it('adds nothing when the finalizer cannot be added (a conflict), for a retry from a fresh read', async () => {
@@ -118,6 +119,36 @@ describe('GlanceService reconciler: admin credentials a person must fix', () => 
       'Warning',
     ]);
   });
+
+  it.each([
+    ['db-admin', 'DatabaseReady', 'db'],
+    ['keystone-admin', 'KeystoneReady', 'keystone'],
+    ['ceph-admin', 'CephReady', 'ceph'],
+  ] as const)(
+    'is Stalled/SecretNotAllowed for %s without the access label, sending it nowhere, and recovers once labelled',
+    async (name, step, system) => {
+      const w = new GlanceWorld();
+      const connect = jest.spyOn(w[system], 'connect');
+      w.kube.edit(ref('Secret', name), (s) => (s.metadata.labels = { team: 'databases' }));
+      w.create();
+      expect(await w.reconcile()).toEqual({ requeueAfterMs: STALLED_RETRY_MS });
+      const message =
+        `Secret ${NS}/${name} lacks the label ${OPERATOR_ACCESS_LABEL}="true": the operator reads only Secrets ` +
+        `carrying it; if this one is meant for the operator: kubectl label secret -n ${NS} ${name} ` +
+        `${OPERATOR_ACCESS_LABEL}=true`;
+      expect(w.condition(step)).toMatchObject({ status: 'False', reason: 'SecretNotAllowed', message });
+      expect(w.condition('Stalled')).toMatchObject({
+        reason: 'SecretNotAllowed',
+        message: `${step}: ${message}`,
+      });
+      expectNothingCreated(w);
+      expect(connect).not.toHaveBeenCalled();
+
+      w.kube.edit(ref('Secret', name), (s) => (s.metadata.labels = { [OPERATOR_ACCESS_LABEL]: 'true' }));
+      expect(await w.reconcile()).toEqual({ requeueAfterMs: RESYNC_MS });
+      expect(w.condition('Stalled')).toBeUndefined();
+    },
+  );
 
   it('is Stalled/SecretNotFound for a missing admin Secret, and recovers once it exists', async () => {
     const w = new GlanceWorld();

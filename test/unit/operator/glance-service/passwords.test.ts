@@ -1,4 +1,6 @@
-import { GlanceWorld, NAME, secret } from './world.js';
+import type { V1Secret } from '@kubernetes/client-node';
+import { OPERATOR_ACCESS_LABEL } from '../../../../operator/src/api/glance-service-types.js';
+import { GlanceWorld, NAME, ref, secret } from './world.js';
 
 describe('GlanceService reconciler: passwords', () => {
   let w: GlanceWorld;
@@ -78,5 +80,41 @@ describe('GlanceService reconciler: passwords', () => {
     expect(w.secretValue(`${NAME}-db-password`, 'password')).toBe('Written-By-The-Other-Reconcile-01');
     expect(w.db.accepts('glance', '%', 'Written-By-The-Other-Reconcile-01')).toBe(true);
     expect(w.events.events.filter((e) => e.reason === 'PasswordGenerated')).toHaveLength(1);
+  });
+
+  it('labels the password Secrets it generates for the operator, so that Images can read the Keystone one', async () => {
+    await w.reconcile();
+    for (const name of [`${NAME}-db-password`, `${NAME}-keystone-password`]) {
+      expect(w.kube.get<V1Secret>(ref('Secret', name))?.metadata.labels?.[OPERATOR_ACCESS_LABEL]).toBe(
+        'true',
+      );
+    }
+  });
+
+  it('labels a password Secret it generated before Secrets needed the label, keeping its password', async () => {
+    const uid = w.gs()?.metadata.uid ?? '';
+    const owner = { apiVersion: 'glance.stackops.dev/v1alpha1', kind: 'GlanceService', name: NAME, uid };
+    const earlier = secret(`${NAME}-db-password`, { password: 'Generated-By-An-Earlier-Operator' }, false);
+    w.kube.seed({
+      ...earlier,
+      metadata: { ...earlier.metadata, ownerReferences: [{ ...owner, controller: true }] },
+    });
+    await w.reconcile();
+    expect(w.condition('DatabaseReady')?.status).toBe('True');
+    expect(w.db.accepts('glance', '%', 'Generated-By-An-Earlier-Operator')).toBe(true);
+    const labels = w.kube.get<V1Secret>(ref('Secret', `${NAME}-db-password`))?.metadata.labels;
+    expect(labels?.[OPERATOR_ACCESS_LABEL]).toBe('true');
+  });
+
+  it("refuses someone else's unlabelled Secret of a generated password's name, and uses it nowhere", async () => {
+    w.kube.seed(secret(`${NAME}-db-password`, { password: 'The-Password-Of-Something-Else' }, false));
+    await w.reconcile();
+    expect(w.condition('Stalled')?.reason).toBe('SecretNotAllowed');
+    expect(w.condition('DatabaseReady')?.message).toContain(
+      `Secret ${w.gs()?.metadata.namespace}/${NAME}-db-password`,
+    );
+    expect(w.db.accepts('glance', '%', 'The-Password-Of-Something-Else')).toBe(false);
+    expect(w.externalWrites()).toEqual([]);
+    expect(w.kube.get<V1Secret>(ref('Secret', `${NAME}-db-password`))?.metadata.labels).toBeUndefined();
   });
 });

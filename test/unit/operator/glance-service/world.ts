@@ -4,6 +4,7 @@ import {
   API_VERSION,
   GLANCE_SERVICE,
   GLANCE_SERVICE_KIND,
+  OPERATOR_ACCESS_LABEL,
   type GlanceService,
 } from '../../../../operator/src/api/glance-service-types.js';
 import type { Condition } from '../../../../operator/src/runtime/conditions.js';
@@ -72,11 +73,12 @@ class ApplyingKubeClient extends FakeKubeClient {
   }
 }
 
-export function secret(name: string, data: Record<string, string>): V1Secret {
+/** A Secret the operator may read (it carries the access label), unless `labelled` is false. */
+export function secret(name: string, data: Record<string, string>, labelled = true): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name, namespace: NS },
+    metadata: { name, namespace: NS, ...(labelled ? { labels: { [OPERATOR_ACCESS_LABEL]: 'true' } } : {}) },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   };
 }

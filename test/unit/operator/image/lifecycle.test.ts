@@ -170,6 +170,32 @@ describe('Image reconciler: failures before anything is created', () => {
     expect(w.object()?.metadata.finalizers).toBeUndefined();
   });
 
+  it('stalls SecretNotAllowed on a credentials Secret without the access label, sending it to no Keystone', async () => {
+    const w = new World().apply(imageSpec());
+    w.kube.seed(
+      secret('cloud-credentials', { username: 'admin', password: 'admin-password', project: 'admin' }, false),
+    );
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+    expect(w.conditions()).toEqual(['Ready=False/SecretNotAllowed', 'Stalled=True/SecretNotAllowed']);
+    expect(w.connected).toEqual([]);
+    expect(w.glance.calls).toEqual([]);
+  });
+
+  it("stalls SecretNotAllowed when the GlanceService's Keystone password Secret is not labelled", async () => {
+    const w = new World().apply({ ...imageSpec(), cloud: undefined, glanceServiceRef: { name: 'glance' } });
+    w.kube.seed(
+      glanceService({
+        image: 'glance-api',
+        database: { host: 'db', adminSecretRef: { name: 'db' } },
+        keystone: { authUrl: 'http://attacker.test:5000/v3', adminSecretRef: { name: 'ks' } },
+      }),
+      secret('glance-keystone-password', { password: 'not-made-by-the-operator' }, false),
+    );
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+    expect(w.conditions()).toEqual(['Ready=False/SecretNotAllowed', 'Stalled=True/SecretNotAllowed']);
+    expect(w.connected).toEqual([]);
+  });
+
   it('stalls GlanceServiceInvalid when the GlanceService it targets is invalid', async () => {
     const w = new World().apply({ ...imageSpec(), cloud: undefined, glanceServiceRef: { name: 'glance' } });
     w.kube.seed(glanceService({}));

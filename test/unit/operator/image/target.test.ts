@@ -1,6 +1,7 @@
 import { UrlPolicy, urlPolicyEnv } from '../../../../operator/src/net/url-policy.js';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { OPERATOR_ACCESS_LABEL } from '../../../../operator/src/api/glance-service-types.js';
 import { parseImageSpec, type ImageSpec } from '../../../../operator/src/api/image-types.js';
 import { TerminalError } from '../../../../operator/src/runtime/errors.js';
 import { resolveSourceAccess, resolveTarget } from '../../../../operator/src/image/target.js';
@@ -9,7 +10,7 @@ import { FakeKubeClient } from '../../../fakes/kube-client.js';
 
 const policy = new UrlPolicy(urlPolicyEnv.parse({}));
 
-// The objects target.ts reads, by kind/name; Secret data is given in clear.
+// The objects target.ts reads, by kind/name, each labelled for the operator; Secret data is given in clear.
 function fakeKube(objects: Record<string, object>): KubeClient {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const kube = new FakeKubeClient();
@@ -19,7 +20,7 @@ function fakeKube(objects: Record<string, object>): KubeClient {
     kube.seed({
       apiVersion: kind === 'GlanceService' ? 'glance.stackops.dev/v1alpha1' : 'v1',
       kind,
-      metadata: { name, namespace: 'ns' },
+      metadata: { name, namespace: 'ns', labels: { [OPERATOR_ACCESS_LABEL]: 'true' } },
       ...value,
       ...(kind === 'Secret' && data
         ? { data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) }

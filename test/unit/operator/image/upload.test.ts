@@ -3,7 +3,8 @@ import { FormatMismatchError } from '../../../../operator/src/image/transfer-pip
 import { RETRY_ANNOTATION } from '../../../../operator/src/image/names.js';
 import { TerminalError } from '../../../../operator/src/runtime/errors.js';
 import { glanceError } from '../../../fakes/glance-images.js';
-import { DATA, DATA_MD5, imageSpec, TIMINGS, World } from './world.js';
+import { OPERATOR_ACCESS_LABEL } from '../../../../operator/src/api/glance-service-types.js';
+import { DATA, DATA_MD5, imageSpec, secret, TIMINGS, World } from './world.js';
 
 /** A failed first transfer, collected by the next pass. */
 async function failedTransfer(w: World, error: unknown) {
@@ -141,6 +142,43 @@ describe('Image reconciler: the transfer', () => {
     const w = new World().apply(imageSpec({}, { headersSecretRef: { name: 'headers' } }));
     expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
     expect(w.conditions()).toEqual(['Ready=False/SecretNotFound', 'Stalled=True/SecretNotFound']);
+  });
+
+  it('stalls SecretNotAllowed on a headers Secret without the access label, sending the source nothing', async () => {
+    const w = new World().apply(imageSpec({}, { headersSecretRef: { name: 'mariadb-root' } }));
+    w.kube.seed(secret('mariadb-root', { password: 'root-password' }, false));
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+    expect(w.conditions()).toEqual(['Ready=False/SecretNotAllowed', 'Stalled=True/SecretNotAllowed']);
+    expect(w.condition('Stalled')?.message).toBe(
+      `Secret ns/mariadb-root lacks the label ${OPERATOR_ACCESS_LABEL}="true": the operator reads only Secrets ` +
+        `carrying it; if this one is meant for the operator: kubectl label secret -n ns mariadb-root ` +
+        `${OPERATOR_ACCESS_LABEL}=true`,
+    );
+    expect(w.source.plans).toEqual([]);
+  });
+
+  it('sends the keys of a labelled headers Secret as headers, and basic auth from a labelled Secret', async () => {
+    const w = new World().apply(
+      imageSpec({}, { headersSecretRef: { name: 'headers' }, basicAuthSecretRef: { name: 'basic' } }),
+    );
+    w.kube.seed(
+      secret('headers', { 'X-Token': 'for-the-mirror' }),
+      secret('basic', { username: 'mirror', password: 'mirror-password' }),
+    );
+    await w.reconcileThroughTransfer();
+    expect(w.source.plans[0]?.access).toMatchObject({
+      headers: { 'X-Token': 'for-the-mirror' },
+      basicAuth: { username: 'mirror', password: 'mirror-password' },
+    });
+    expect(w.status().phase).toBe('Ready');
+  });
+
+  it('stalls SecretNotAllowed on a basic auth Secret without the access label, sending the source nothing', async () => {
+    const w = new World().apply(imageSpec({}, { basicAuthSecretRef: { name: 'basic' } }));
+    w.kube.seed(secret('basic', { username: 'mirror', password: 'mirror-password' }, false));
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+    expect(w.conditions()).toEqual(['Ready=False/SecretNotAllowed', 'Stalled=True/SecretNotAllowed']);
+    expect(w.source.plans).toEqual([]);
   });
 });
 

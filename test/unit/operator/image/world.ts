@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import pino from 'pino';
+import { OPERATOR_ACCESS_LABEL } from '../../../../operator/src/api/glance-service-types.js';
 import { IMAGE, type ImageObject, type ImageStatus } from '../../../../operator/src/api/image-types.js';
 import type { Condition } from '../../../../operator/src/runtime/conditions.js';
 import type { ReconcileResult } from '../../../../operator/src/runtime/controller.js';
@@ -95,10 +96,11 @@ export function imageSpec(extra: Record<string, unknown> = {}, source: Record<st
   };
 }
 
-export const secret = (name: string, data: Record<string, string>) => ({
+/** A Secret the operator may read (it carries the access label), unless `labelled` is false. */
+export const secret = (name: string, data: Record<string, string>, labelled = true) => ({
   apiVersion: 'v1',
   kind: 'Secret',
-  metadata: { name, namespace: NS },
+  metadata: { name, namespace: NS, ...(labelled ? { labels: { [OPERATOR_ACCESS_LABEL]: 'true' } } : {}) },
   data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
 });
 
