@@ -142,6 +142,69 @@ export const storeSpec = z.object({
     .describe('The PersistentVolumeClaim holding the file store.'),
 });
 
+/**
+ * The groups of Glance's notifications (glance/notifier.py); an entry of disabledNotifications is a group or one
+ * event type in it, e.g. image.upload, image.member.create, metadef_tag.delete_all.
+ */
+export const NOTIFICATION_GROUPS = [
+  'image',
+  'image.member',
+  'task',
+  'metadef_namespace',
+  'metadef_object',
+  'metadef_property',
+  'metadef_resource_type',
+  'metadef_tag',
+] as const;
+const notificationPattern = new RegExp(
+  `^(${NOTIFICATION_GROUPS.map((g) => g.replace('.', '\\.')).join('|')})(\\.[a-z][a-z_]*)?$`,
+);
+
+export const notificationsSpec = z
+  .object({
+    transportUrlSecretRef: z
+      .object({ name: k8sName, key: secretKey.default('transport_url') })
+      .describe(
+        'Secret holding the RabbitMQ transport URL, rabbit://user:password@host:5672/vhost (several hosts: ' +
+          "comma-separated user:password@host:port); it goes into the API pods' config Secret only.",
+      ),
+    driver: z
+      .enum(['messagingv2', 'messaging'])
+      .default('messagingv2')
+      .describe('messagingv2 sends the oslo.messaging 2.0 envelope, messaging the 1.0 one.'),
+    topics: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(200)
+          .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated words of [A-Za-z0-9_-]'),
+      )
+      .min(1)
+      .max(16)
+      .default(['notifications'])
+      .describe('Topics published to: the routing keys are <topic>.<priority> on exchange glance.'),
+    disabledNotifications: z
+      .array(
+        z
+          .string()
+          .max(100)
+          .regex(
+            notificationPattern,
+            `must be a group (${NOTIFICATION_GROUPS.join(', ')}) or an event type in one`,
+          )
+          // Glance takes a group to be the text before the first dot, so image.member matches no event.
+          .refine((entry) => entry !== 'image.member', {
+            message:
+              'disables nothing (Glance reads the group as "image"): list the image.member.* event types',
+          }),
+      )
+      .max(64)
+      .default([])
+      .describe('Event types (image.upload) or groups (image, task, metadef_tag...) not to send.'),
+  })
+  .describe('oslo.messaging notifications to RabbitMQ; without this block the API sends none (driver noop).');
+
 export const glanceServiceSpec = z
   .object({
     image: z.string().min(1).describe('Container image of the Glance API server.'),
@@ -172,9 +235,19 @@ export const glanceServiceSpec = z
     keystone: keystoneSpec,
     ceph: cephSpec.optional(),
     store: storeSpec.prefault({}),
+    notifications: notificationsSpec.optional(),
   })
   .superRefine((spec, ctx) => {
     const { backends } = spec.store;
+    const n = spec.notifications;
+    for (const [field, list] of [
+      ['topics', n?.topics ?? []],
+      ['disabledNotifications', n?.disabledNotifications ?? []],
+    ] as const) {
+      if (new Set(list).size !== list.length) {
+        ctx.addIssue({ code: 'custom', path: ['notifications', field], message: 'lists an entry twice' });
+      }
+    }
     if (new Set(backends).size !== backends.length) {
       ctx.addIssue({ code: 'custom', path: ['store', 'backends'], message: 'lists a backend twice' });
     }

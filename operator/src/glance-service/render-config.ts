@@ -13,6 +13,8 @@ export interface ConfigInputs {
   spec: GlanceServiceSpec;
   databasePassword: string;
   keystonePassword: string;
+  /** The transport URL from spec.notifications' Secret, checked (transport-url.ts); unused without notifications. */
+  transportUrl?: string;
 }
 
 /** oslo.config expands `$name` in values; `$$` is a literal dollar. */
@@ -49,14 +51,9 @@ export function glanceApiConfig(inputs: ConfigInputs): IniDocument {
       ['rbd_store_chunk_size', '8'],
     );
   }
+  const notifications = notificationSettings(inputs);
   const doc: IniDocument = [
-    [
-      'DEFAULT',
-      [
-        ['bind_host', '0.0.0.0'],
-        ['bind_port', String(API_PORT)],
-      ],
-    ],
+    ['DEFAULT', [['bind_host', '0.0.0.0'], ['bind_port', String(API_PORT)], ...notifications.defaults]],
     // encodeURIComponent leaves no `$` for oslo.config to expand.
     ['database', [['connection', connection]]],
     [
@@ -75,8 +72,36 @@ export function glanceApiConfig(inputs: ConfigInputs): IniDocument {
     ],
     ['paste_deploy', [['flavor', 'keystone']]],
     ['glance_store', store],
+    ['oslo_messaging_notifications', notifications.section],
   ];
   return mergeIni(doc, spec.extraConfig);
+}
+
+/**
+ * The install guide's notification settings, split as the file holds them: [DEFAULT]'s options and the
+ * [oslo_messaging_notifications] section. Without notifications, driver noop: the API sends nothing, and the file
+ * says so rather than leaving a reader to know that an absent driver means none.
+ */
+function notificationSettings({ spec, transportUrl }: ConfigInputs): {
+  defaults: Array<[string, string]>;
+  section: Array<[string, string]>;
+} {
+  const n = spec.notifications;
+  if (!n) return { defaults: [], section: [['driver', 'noop']] };
+  if (transportUrl === undefined) throw new Error('notifications need the transport URL');
+  // %24 rather than $$: oslo.messaging and our API server both percent-decode the URL, so no reader of the file
+  // can take a dollar in a password for an oslo.config reference.
+  const defaults: Array<[string, string]> = [['transport_url', transportUrl.replace(/\$/g, '%24')]];
+  if (n.disabledNotifications.length > 0) {
+    defaults.push(['disabled_notifications', n.disabledNotifications.join(',')]);
+  }
+  return {
+    defaults,
+    section: [
+      ['driver', n.driver],
+      ['topics', n.topics.join(',')],
+    ],
+  };
 }
 
 /** `extra` over `doc`: a known key changes in place, a new key or section is appended. */

@@ -63,6 +63,26 @@ describe('GlanceService spec validation', () => {
       endpoints: {},
       extraConfig: {},
     });
+    expect(parsed.spec.notifications).toBeUndefined();
+  });
+
+  it("fills in the install guide's notification settings from a Secret name alone", () => {
+    const parsed = parseGlanceServiceSpec({
+      ...minimal,
+      notifications: { transportUrlSecretRef: { name: 'mq' } },
+    });
+    if ('error' in parsed) throw new Error(parsed.error);
+    expect(parsed.spec.notifications).toEqual({
+      transportUrlSecretRef: { name: 'mq', key: 'transport_url' },
+      driver: 'messagingv2',
+      topics: ['notifications'],
+      disabledNotifications: [],
+    });
+  });
+
+  const withNotifications = (extra: object) => ({
+    ...minimal,
+    notifications: { transportUrlSecretRef: { name: 'mq' }, ...extra },
   });
 
   it.each([
@@ -82,6 +102,23 @@ describe('GlanceService spec validation', () => {
       'spec.extraConfig.DEFAULT.debug',
     ],
     [{ ...minimal, image: undefined }, 'spec.image'],
+    [{ ...minimal, notifications: {} }, 'spec.notifications.transportUrlSecretRef'],
+    [withNotifications({ driver: 'log' }), 'spec.notifications.driver'],
+    [withNotifications({ topics: [] }), 'spec.notifications.topics'],
+    [withNotifications({ topics: ['a,b'] }), 'spec.notifications.topics.0: must be dot-separated words'],
+    [withNotifications({ topics: ['n', 'n'] }), 'spec.notifications.topics: lists an entry twice'],
+    [
+      withNotifications({ disabledNotifications: ['image.upload', 'images'] }),
+      'spec.notifications.disabledNotifications.1: must be a group (image, image.member, task',
+    ],
+    [
+      withNotifications({ disabledNotifications: ['image.member'] }),
+      'spec.notifications.disabledNotifications.0: disables nothing',
+    ],
+    [
+      withNotifications({ disabledNotifications: ['task', 'task'] }),
+      'spec.notifications.disabledNotifications: lists an entry twice',
+    ],
   ])('names the offending field: %#', (spec, message) => {
     const parsed = parseGlanceServiceSpec(spec);
     expect('error' in parsed && parsed.error).toContain(message);

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../../../api-server/src/config/index.js';
+import { loadConfig, parseIni } from '../../../../api-server/src/config/index.js';
+import { notifySettings } from '../../../../api-server/src/notify/index.js';
 import {
   parseGlanceServiceSpec,
   type GlanceServiceSpec,
@@ -24,8 +25,13 @@ function spec(extra: object = {}): GlanceServiceSpec {
   return parsed.spec;
 }
 
-const render = (s: GlanceServiceSpec, db = 'dbpass', ks = 'kspass') =>
-  renderIni(glanceApiConfig({ spec: s, databasePassword: db, keystonePassword: ks }));
+const render = (s: GlanceServiceSpec, db = 'dbpass', ks = 'kspass', transportUrl?: string) =>
+  renderIni(glanceApiConfig({ spec: s, databasePassword: db, keystonePassword: ks, transportUrl }));
+
+const TRANSPORT =
+  'rabbit://openstack:Rabbit-Pa$$@mq-0.mq.svc:5672,openstack:Rabbit-Pa$$@mq-1.mq.svc:5672/glance';
+const notifying = (extra: object = {}) =>
+  spec({ notifications: { transportUrlSecretRef: { name: 'mq' }, ...extra } });
 
 describe('glance-api.conf rendering', () => {
   it("writes the install guide's sections for a file store", () => {
@@ -57,6 +63,9 @@ describe('glance-api.conf rendering', () => {
         'default_store = file',
         'filesystem_store_datadir = /var/lib/glance/images/',
         '',
+        '[oslo_messaging_notifications]',
+        'driver = noop',
+        '',
       ].join('\n'),
     );
   });
@@ -78,6 +87,36 @@ describe('glance-api.conf rendering', () => {
     );
     expect(text).toContain('[DEFAULT]\nbind_host = 0.0.0.0\nbind_port = 9393\ndebug = true\n');
     expect(text.endsWith('[oslo_policy]\nenforce_new_defaults = true\n')).toBe(true);
+  });
+
+  it("writes the install guide's notification settings when the spec names a transport", () => {
+    const text = render(
+      notifying({ topics: ['notifications', 'audit.glance'], disabledNotifications: ['image.send', 'task'] }),
+      'dbpass',
+      'kspass',
+      TRANSPORT,
+    );
+    // A dollar in the URL is percent-encoded, so that oslo.config cannot read it as a reference.
+    expect(text).toContain(
+      '[DEFAULT]\nbind_host = 0.0.0.0\nbind_port = 9292\n' +
+        'transport_url = rabbit://openstack:Rabbit-Pa%24%24@mq-0.mq.svc:5672,' +
+        'openstack:Rabbit-Pa%24%24@mq-1.mq.svc:5672/glance\n' +
+        'disabled_notifications = image.send,task\n\n',
+    );
+    expect(
+      text.endsWith(
+        '[oslo_messaging_notifications]\ndriver = messagingv2\ntopics = notifications,audit.glance\n',
+      ),
+    ).toBe(true);
+  });
+
+  it('leaves disabled_notifications out when nothing is disabled, and writes the driver asked for', () => {
+    const text = render(notifying({ driver: 'messaging' }), 'dbpass', 'kspass', 'rabbit://u:p@mq:5672/');
+    expect(text).toContain(
+      '[DEFAULT]\nbind_host = 0.0.0.0\nbind_port = 9292\ntransport_url = rabbit://u:p@mq:5672/\n\n',
+    );
+    expect(text).not.toContain('disabled_notifications');
+    expect(text).toContain('[oslo_messaging_notifications]\ndriver = messaging\ntopics = notifications\n');
   });
 
   it('keeps passwords with URL and oslo.config metacharacters intact', () => {
@@ -110,6 +149,36 @@ describe('glance-api.conf rendering', () => {
       expect(cfg.glance_store).toMatchObject({
         default_store: 'file',
         filesystem_store_datadir: '/var/lib/glance/images/',
+      });
+      expect(notifySettings(parseIni(render(spec()))).drivers).toEqual(['noop']);
+    });
+
+    it('with the notification transport, topics and disabled events', () => {
+      const text = render(
+        notifying({
+          topics: ['notifications', 'audit.glance'],
+          disabledNotifications: ['image.send', 'task'],
+        }),
+        'dbpass',
+        'kspass',
+        TRANSPORT,
+      );
+      const file = path.join(dir, 'notifying.conf');
+      writeFileSync(file, text);
+      expect(() => loadConfig(file, {})).not.toThrow();
+      const settings = notifySettings(parseIni(text, file));
+      expect(settings).toMatchObject({
+        drivers: ['messagingv2'],
+        topics: ['notifications', 'audit.glance'],
+        exchange: 'glance',
+        disabled: ['image.send', 'task'],
+        transport: {
+          vhost: 'glance',
+          hosts: [
+            { hostname: 'mq-0.mq.svc', port: 5672, username: 'openstack', password: 'Rabbit-Pa$$' },
+            { hostname: 'mq-1.mq.svc', port: 5672, username: 'openstack', password: 'Rabbit-Pa$$' },
+          ],
+        },
       });
     });
   });
