@@ -1,7 +1,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { TerminalError } from '../runtime/errors.js';
-import { readSecretValue } from '../runtime/secrets.js';
 import type { Passwords, ReconcileContext, StepCondition } from './context.js';
+import { secretsOf } from './credentials.js';
 import { labels, objectNames, ownerReference } from './names.js';
 import { applyOwned, hashOf } from './owned.js';
 import { CONFIG_FILE, glanceApiConfig, renderIni } from './render-config.js';
@@ -15,7 +15,7 @@ async function readTransportUrl(ctx: ReconcileContext): Promise<string | undefin
   const ref = ctx.spec.notifications?.transportUrlSecretRef;
   if (!ref) return undefined;
   const { namespace } = ctx.gs.metadata;
-  const url = await readSecretValue(ctx.kube, namespace, ref.name, ref.key);
+  const url = await secretsOf(ctx.kube).value(namespace, ref.name, ref.key);
   const problem = transportUrlProblem(url);
   if (problem) {
     throw new TerminalError(
