@@ -10,6 +10,7 @@ import { loadConfig, parseIni } from '../../../../api-server/src/config/index.js
 import { notifierFromConfig, notifySettings } from '../../../../api-server/src/notify/index.js';
 import { parseTransportUrl } from '../../../../api-server/src/notify/transport-url.js';
 import type { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';
+import { OPERATOR_ACCESS_LABEL } from '../../../../operator/src/api/glance-service-types.js';
 import { loadStackEnv } from '../../../harness/stack-env.js';
 import {
   adminDb,
@@ -214,7 +215,7 @@ describe('GlanceService notifications on the local stack', () => {
       name: 'rabbitmq',
       namespace: ns,
       body: {
-        metadata: { name: 'rabbitmq' },
+        metadata: { name: 'rabbitmq', labels: { [OPERATOR_ACCESS_LABEL]: 'true' } },
         data: { transport_url: Buffer.from(changed).toString('base64') },
       },
     });
