@@ -129,7 +129,10 @@ describe('two operator processes', () => {
     a.child.kill('SIGCONT');
 
     // The woken leader finds its lease gone and exits non-zero, for its Deployment to restart it.
-    const code = await Promise.race([a.exited, new Promise((r) => setTimeout(r, 30_000, 'running'))]);
+    let timer: NodeJS.Timeout | undefined;
+    const stillRunning = new Promise((resolve) => (timer = setTimeout(resolve, 30_000, 'still running')));
+    const code = await Promise.race([a.exited, stillRunning]);
+    clearTimeout(timer);
     expect(code).toBe(1);
     expect(a.output()).toContain('lost the leader lease');
 
