@@ -10,7 +10,7 @@ import type {
 
 /** One call that changed (or tried to change) something, in the order made. */
 export interface KubeWrite {
-  verb: 'apply' | 'create' | 'delete' | 'patch' | 'replace-status';
+  verb: 'apply' | 'create' | 'delete' | 'patch' | 'patch-status';
   apiVersion: string;
   kind: string;
   namespace: string;
@@ -218,7 +218,7 @@ export class FakeKubeClient implements KubeClient {
     status: object,
   ): Promise<StoredObject<T>> {
     const ref = this.customRef(type, namespace, name);
-    this.record('replace-status', ref, status);
+    this.record('patch-status', ref, status);
     const existing = this.require(ref);
     // As the API server: a custom resource's status is replaced only at the resourceVersion it was read at.
     if (resourceVersion !== existing.metadata.resourceVersion) {

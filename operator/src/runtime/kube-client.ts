@@ -228,21 +228,23 @@ export class KubeApiClient implements KubeClient {
     resourceVersion: string,
     status: object,
   ): Promise<StoredObject<T>> {
-    this.admitWrite('replace-status', type.kind);
-    // A PUT of the status subresource takes the status alone from the body; the resourceVersion makes it
-    // conditional (custom resources refuse an unconditional PUT).
-    return (await this.custom.replaceNamespacedCustomObjectStatus({
-      ...crParams(type),
-      namespace,
-      name,
-      body: {
-        apiVersion: `${type.group}/${type.version}`,
-        kind: type.kind,
-        metadata: { namespace, name, resourceVersion },
-        status,
+    this.admitWrite('patch-status', type.kind);
+    return (await this.custom.patchNamespacedCustomObjectStatus(
+      {
+        ...crParams(type),
+        namespace,
+        name,
+        body: [
+          // The resourceVersion patched in is the precondition: the API server refuses the result with 409 unless
+          // it equals the stored one (a `test` op would fail with 422, not a Conflict).
+          { op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion },
+          // `add` replaces an existing member and creates a missing one, so it works on a first status too.
+          { op: 'add', path: '/status', value: status },
+        ],
+        fieldManager: this.fieldManager,
       },
-      fieldManager: this.fieldManager,
-    })) as StoredObject<T>;
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    )) as StoredObject<T>;
   }
 }
 

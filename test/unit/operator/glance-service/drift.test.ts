@@ -127,7 +127,7 @@ describe('GlanceService reconciler: drift', () => {
     expect(w.deployment()?.spec?.replicas).toBe(1);
     expect(w.kube.writes.map((x) => [x.verb, x.kind])).toEqual([
       ['apply', 'Deployment'],
-      ['replace-status', 'GlanceService'],
+      ['patch-status', 'GlanceService'],
     ]);
     expect(w.externalWrites()).toEqual([]);
     expect(w.events.reasons()).toContain('DeploymentRestored');

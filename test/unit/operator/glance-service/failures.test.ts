@@ -44,7 +44,7 @@ function expectNothingCreated(w: GlanceWorld): void {
   expect(
     w.kube.all('Secret').filter((s) => s.metadata.labels?.['app.kubernetes.io/instance'] === NAME),
   ).toEqual([]);
-  expect(w.kube.writes.map((x) => x.verb)).toEqual(['replace-status']);
+  expect(w.kube.writes.map((x) => x.verb)).toEqual(['patch-status']);
   expect([w.db.open, w.ceph.open]).toEqual([0, 0]);
 }
 

@@ -108,7 +108,7 @@ describe('Image reconciler: create, upload, Ready', () => {
     const w = new World().apply(imageSpec());
     w.glance.failNext('create', glanceError(503, 'Glance POST /v2/images: HTTP 503'));
     await expect(w.reconcile()).rejects.toThrow('HTTP 503');
-    const first = w.kube.writes.find((x) => x.verb === 'replace-status')?.body as ImageStatus;
+    const first = w.kube.writes.find((x) => x.verb === 'patch-status')?.body as ImageStatus;
     expect(first).toMatchObject({ phase: 'Pending', imageID: w.status().imageID });
     expect(first.conditions?.map((c) => c.reason)).toEqual(['Creating', 'Creating']);
     const id = w.status().imageID!;

@@ -49,6 +49,6 @@ describe('FakeKubeClient', () => {
     expect(kube.get(ref)?.metadata.resourceVersion).toBe(after.metadata.resourceVersion);
     kube.edit(ref, (o) => Object.assign(o, { spec: { a: 2 } }));
     expect(kube.get(ref)?.metadata.generation).toBe((before.metadata.generation ?? 0) + 1);
-    expect(kube.writes.map((w) => w.verb)).toEqual(['replace-status', 'replace-status']);
+    expect(kube.writes.map((w) => w.verb)).toEqual(['patch-status', 'patch-status']);
   });
 });

@@ -149,10 +149,10 @@ describe('the write fence of KubeApiClient', () => {
     await kube.replaceCustomStatus(IMAGE, 'ns', 'img', '7', { phase: 'Ready' });
     await events.record(target, 'Normal', 'Test', 'while leading');
     expect(requests).toEqual([
-      'PUT /apis/glance.stackops.dev/v1alpha1/namespaces/ns/images/img/status',
+      'PATCH /apis/glance.stackops.dev/v1alpha1/namespaces/ns/images/img/status',
       'POST /apis/events.k8s.io/v1/namespaces/ns/events',
     ]);
-    const counted = metrics.writes.get({ system: 'kube', operation: 'replace-status', kind: 'Image' });
+    const counted = metrics.writes.get({ system: 'kube', operation: 'patch-status', kind: 'Image' });
 
     // The process was stopped for longer than the renew deadline; no timer has run since it woke.
     frozenFor = timings.renewDeadlineMs + 1;
@@ -168,7 +168,7 @@ describe('the write fence of KubeApiClient', () => {
     expect(elector.leadership.aborted).toBe(false);
 
     expect(requests).toHaveLength(2);
-    expect(metrics.writes.get({ system: 'kube', operation: 'replace-status', kind: 'Image' })).toBe(counted);
+    expect(metrics.writes.get({ system: 'kube', operation: 'patch-status', kind: 'Image' })).toBe(counted);
     elector.stop();
   });
 });

@@ -35,7 +35,7 @@ describe('writeStatus', () => {
     expect(await writeStatus(kube, IMAGE, obj, { phase: 'Pending' })).toBe(true);
     expect(await writeStatus(kube, IMAGE, obj, { phase: 'Pending' })).toBe(false);
     expect(await writeStatus(kube, IMAGE, obj, { phase: 'Ready' })).toBe(true);
-    expect(kube.writes.map((w) => w.verb)).toEqual(['replace-status', 'replace-status']);
+    expect(kube.writes.map((w) => w.verb)).toEqual(['patch-status', 'patch-status']);
     expect(kube.get<Obj>(ref)?.status).toEqual({ phase: 'Ready' });
   });
 });
