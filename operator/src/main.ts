@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { CONTROLLER_NAME, FIELD_MANAGER } from './api/operator-identity.js';
 import { createGlanceController } from './glance-service/glance-controller.js';
@@ -10,6 +10,7 @@ import { boundPort, startHealthServer } from './runtime/health-server.js';
 import { KubeApiClient } from './runtime/kube-client.js';
 import { LeaderElector, DEFAULT_LEADER_TIMINGS } from './runtime/leader-election.js';
 import { createOperatorMetrics } from './runtime/operator-metrics.js';
+import { NO_FENCE } from './runtime/write-fence.js';
 
 // node dist/operator/src/main.js — KUBECONFIG (or ~/.kube/config) outside a cluster, the service account inside.
 async function main(): Promise<number> {
@@ -18,7 +19,22 @@ async function main(): Promise<number> {
   const config = new KubeConfig();
   config.loadFromDefault();
   const metrics = createOperatorMetrics();
-  const kube = new KubeApiClient(config, metrics, FIELD_MANAGER);
+  const elector = opts.LEADER_ELECT
+    ? new LeaderElector(
+        config.makeApiClient(CoordinationV1Api),
+        {
+          namespace: opts.leaseNamespace,
+          leaseName: opts.LEASE_NAME,
+          identity: opts.identity,
+          ...DEFAULT_LEADER_TIMINGS,
+        },
+        metrics,
+        log,
+      )
+    : undefined;
+  // Every write of the reconcilers and of Events asks the elector first: none is sent unless this process
+  // renewed the lease less than the renew deadline ago.
+  const kube = new KubeApiClient(config, metrics, FIELD_MANAGER, elector ?? NO_FENCE);
   const events = new KubeEventRecorder(kube, CONTROLLER_NAME, opts.identity, log);
   // What both controllers share: clients, the watched namespace, resync and retry timings.
   const shared = {
@@ -42,19 +58,6 @@ async function main(): Promise<number> {
     progressMs: opts.IMAGE_PROGRESS_SECONDS * 1000,
   });
   const startControllers = () => Promise.all([controller.start(), images.controller.start()]);
-  const elector = opts.LEADER_ELECT
-    ? new LeaderElector(
-        kube,
-        {
-          namespace: opts.leaseNamespace,
-          leaseName: opts.LEASE_NAME,
-          identity: opts.identity,
-          ...DEFAULT_LEADER_TIMINGS,
-        },
-        metrics,
-        log,
-      )
-    : undefined;
 
   const health = await startHealthServer(
     opts.HEALTH_PORT,
@@ -81,32 +84,39 @@ async function main(): Promise<number> {
   }
   const stopped = new Promise<void>((resolve) => shutdown.signal.addEventListener('abort', () => resolve()));
 
-  let outcome: 'aborted' | 'lost' = 'aborted';
   if (elector) {
     log.info(
       { lease: `${opts.leaseNamespace}/${opts.LEASE_NAME}`, identity: opts.identity },
       'waiting for leadership',
     );
-    outcome = await elector.run(shutdown.signal, () => {
+    if (await elector.acquire(shutdown.signal)) {
+      // Once the lease is lost another process may lead soon: no reconcile may go on, not even during a
+      // graceful shutdown. Each is safe to cut at any line, so the process exits at once and its pod restarts.
+      elector.leadership.addEventListener('abort', () => {
+        if (elector.leadership.reason !== 'lost') return;
+        images.transfers.cancelAll();
+        log.error('exiting: reconciles in flight are abandoned');
+        process.exit(1);
+      });
       log.info('leading; starting the controller');
       void startControllers();
-    });
+    }
   } else {
     await Promise.race([startControllers(), stopped]);
-    await stopped;
   }
+  await stopped;
 
-  // Reconciles in flight finish (each is safe to cut short, but finishing avoids needless retries).
+  // Reconciles in flight finish (each is safe to cut short, but finishing avoids needless retries); the lease
+  // is renewed meanwhile, so no successor starts before they are done or the process has exited.
   const timeout = setTimeout(() => {
     log.error('shutdown timed out; exiting with reconciles still running');
     process.exit(1);
   }, opts.SHUTDOWN_TIMEOUT_SECONDS * 1000);
   timeout.unref();
   await Promise.all([controller.stop(), images.stop()]);
-  if (elector && outcome === 'aborted') await elector.release();
+  await elector?.release();
   await new Promise((resolve) => health.close(resolve));
-  // Losing the lease means another process may lead already: exit non-zero so that the pod restarts clean.
-  return outcome === 'lost' ? 1 : 0;
+  return 0;
 }
 
 main().then(

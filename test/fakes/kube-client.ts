@@ -65,8 +65,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /**
  * An in-memory API server for reconciler tests, after controller-runtime's fake client: objects are stored by
- * apiVersion, kind, namespace and name; every write bumps a resourceVersion, a write carrying a stale one fails
- * with 409, a spec change bumps the generation, a delete of an object with finalizers only marks it deleted
+ * apiVersion, kind, namespace and name; every write bumps a resourceVersion, a write carrying a stale one (and a
+ * status write, which must carry one) fails with 409, a spec change bumps the generation, a delete of an object with finalizers only marks it deleted
  * and removing its last finalizer then deletes it. Objects go in and come out as copies. `writes` records each
  * call that changes something, so that a test can assert that a reconcile with nothing to do wrote nothing.
  */
@@ -214,11 +214,20 @@ export class FakeKubeClient implements KubeClient {
     type: CustomResourceType,
     namespace: string,
     name: string,
+    resourceVersion: string,
     status: object,
   ): Promise<StoredObject<T>> {
     const ref = this.customRef(type, namespace, name);
     this.record('patch-status', ref, status);
     const existing = this.require(ref);
+    // As the API server: a custom resource's status is replaced only at the resourceVersion it was read at.
+    if (resourceVersion !== existing.metadata.resourceVersion) {
+      throw apiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${type.plural}.${type.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    }
     const next = { ...clone(existing), status: clone(status) } as StoredObject;
     return Promise.resolve(this.update(existing, next) as StoredObject<T>);
   }

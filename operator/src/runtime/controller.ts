@@ -4,10 +4,11 @@ import type { Logger } from 'pino';
 import { ResilientInformer, type WatchSource } from './informer.js';
 import type { EventRecorder } from './events.js';
 import type { KubeApiClient } from './kube-client.js';
-import { describeKubeError } from './kube-errors.js';
+import { describeKubeError, isConflict } from './kube-errors.js';
 import type { OperatorMetrics } from './operator-metrics.js';
 import { ExponentialBackoff } from './rate-limiter.js';
 import { WorkQueue } from './work-queue.js';
+import { NotLeaderError } from './write-fence.js';
 
 export interface ObjectKey {
   namespace: string;
@@ -186,21 +187,48 @@ export class Controller {
       const started = performance.now();
       const keyLog = log.child({ controller: this.opts.name, object: key });
       try {
-        const result = await this.opts.reconcile(parseKey(key), keyLog);
-        this.queue.forget(key);
-        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
-        metrics.reconciles.inc({
-          ...this.labels,
-          result: result.requeueAfterMs === undefined ? 'success' : 'requeue',
-        });
-      } catch (err) {
-        const retryInMs = this.queue.addRateLimited(key);
-        metrics.reconciles.inc({ ...this.labels, result: 'error' });
-        keyLog.error({ err: describeKubeError(err), retryInMs }, 'reconcile failed');
+        const result = await reconcileKey(this.queue, key, this.opts.reconcile, keyLog);
+        metrics.reconciles.inc({ ...this.labels, result });
       } finally {
         this.queue.done(key);
         metrics.reconcileSeconds.observe((performance.now() - started) / 1000, this.labels);
       }
     }
+  }
+}
+
+/** How a reconcile ended, as glance_operator_reconcile_total{result} counts it. */
+export type ReconcileOutcome = 'success' | 'requeue' | 'conflict' | 'error' | 'not-leader';
+
+/**
+ * Runs the reconcile of `key`, which the caller holds from the queue (and hands back with done()), and queues
+ * what follows: the requeue it asked for; after an error a retry with backoff; after a 409 Conflict (the object
+ * changed since it was read, by a person or another writer) a retry that reads it afresh, which is no fault;
+ * and nothing once this process may no longer write, as it is stopping.
+ */
+export async function reconcileKey(
+  queue: WorkQueue,
+  key: string,
+  reconcile: Reconcile,
+  log: Logger,
+): Promise<ReconcileOutcome> {
+  try {
+    const result = await reconcile(parseKey(key), log);
+    queue.forget(key);
+    if (result.requeueAfterMs === undefined) return 'success';
+    queue.addAfter(key, result.requeueAfterMs);
+    return 'requeue';
+  } catch (err) {
+    if (err instanceof NotLeaderError) {
+      log.info('reconcile stopped: this process no longer leads');
+      return 'not-leader';
+    }
+    const retryInMs = queue.addRateLimited(key);
+    if (isConflict(err)) {
+      log.info({ retryInMs }, 'the object changed since it was read; reconciling it again from a fresh read');
+      return 'conflict';
+    }
+    log.error({ err: describeKubeError(err), retryInMs }, 'reconcile failed');
+    return 'error';
   }
 }

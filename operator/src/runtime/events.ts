@@ -3,6 +3,7 @@ import { V1MicroTime, type EventsV1Event } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeApiClient } from './kube-client.js';
 import { describeKubeError } from './kube-errors.js';
+import { NotLeaderError } from './write-fence.js';
 
 export interface EventTarget {
   apiVersion: string;
@@ -78,9 +79,10 @@ export class KubeEventRecorder implements EventRecorder {
     };
     this.log.info({ event: { type, reason, object: `${target.namespace}/${target.name}` } }, note);
     try {
-      this.kube.countWrite('create', 'Event');
+      this.kube.admitWrite('create', 'Event');
       await this.kube.events.createNamespacedEvent({ namespace: target.namespace, body });
     } catch (err) {
+      if (err instanceof NotLeaderError) return;
       this.log.warn({ reason, err: describeKubeError(err) }, 'could not record an Event');
     }
   }

@@ -6,16 +6,20 @@ export function hasFinalizer(obj: KubernetesObject, finalizer: string): boolean 
 }
 
 // The patch carries the resourceVersion that was read, so a concurrent change of the list fails with 409 and
-// is retried from a fresh read instead of dropping someone else's finalizer.
-function patchFinalizers(
+// is retried from a fresh read instead of dropping someone else's finalizer. `obj` takes the new list and
+// resourceVersion in place, so that a status written later in the same pass is conditional on this write.
+async function patchFinalizers(
   kube: KubeClient,
   type: CustomResourceType,
   obj: StoredObject,
   finalizers: string[],
 ): Promise<StoredObject> {
-  return kube.mergePatchCustom(type, obj.metadata.namespace ?? '', obj.metadata.name ?? '', {
+  const updated = await kube.mergePatchCustom(type, obj.metadata.namespace ?? '', obj.metadata.name ?? '', {
     metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion },
   });
+  obj.metadata.finalizers = updated.metadata.finalizers;
+  obj.metadata.resourceVersion = updated.metadata.resourceVersion;
+  return updated;
 }
 
 export async function addFinalizer(

@@ -12,6 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './kube-errors.js';
 import type { OperatorMetrics } from './operator-metrics.js';
+import { NO_FENCE, type WriteFence } from './write-fence.js';
 
 /** Where a namespaced object lives. */
 export interface ObjectRef {
@@ -74,18 +75,24 @@ export interface KubeClient {
     name: string,
     patch: object,
   ): Promise<StoredObject<T>>;
-  /** Replaces the whole status of a custom resource through its status subresource. */
+  /**
+   * Replaces the whole status of a custom resource through its status subresource, only if the object is still
+   * at `resourceVersion`: else 409 Conflict, because someone wrote it since it was read.
+   */
   replaceCustomStatus<T extends KubernetesObject>(
     type: CustomResourceType,
     namespace: string,
     name: string,
+    resourceVersion: string,
     status: object,
   ): Promise<StoredObject<T>>;
 }
 
 /**
- * The operator's only way to the API server. Every call that changes something is counted in
- * glance_operator_writes_total{system="kube"}, so "a reconcile with nothing to do writes nothing" is measurable.
+ * The operator's only way to the API server. Every call that changes something first asks the write fence (the
+ * leader elector: once this process may no longer lead, writes throw NotLeaderError and nothing is sent), then is
+ * counted in glance_operator_writes_total{system="kube"}, so "a reconcile with nothing to do writes nothing" is
+ * measurable. The leader elector's own Lease calls are the only writes outside it.
  */
 export class KubeApiClient implements KubeClient {
   readonly objects: KubernetesObjectApi;
@@ -98,6 +105,7 @@ export class KubeApiClient implements KubeClient {
     readonly config: KubeConfig,
     private readonly metrics: OperatorMetrics,
     readonly fieldManager: string,
+    private readonly fence: WriteFence = NO_FENCE,
   ) {
     this.objects = KubernetesObjectApi.makeApiClient(config);
     this.core = config.makeApiClient(CoreV1Api);
@@ -106,7 +114,9 @@ export class KubeApiClient implements KubeClient {
     this.coordination = config.makeApiClient(CoordinationV1Api);
   }
 
-  countWrite(operation: string, kind: string): void {
+  /** Throws NotLeaderError when this process may not write now; else counts the write about to be sent. */
+  admitWrite(operation: string, kind: string): void {
+    this.fence.check();
     this.metrics.writes.inc({ system: 'kube', operation, kind });
   }
 
@@ -149,7 +159,7 @@ export class KubeApiClient implements KubeClient {
   }
 
   async apply<T extends KubernetesObject>(obj: T): Promise<StoredObject<T>> {
-    this.countWrite('apply', obj.kind ?? '');
+    this.admitWrite('apply', obj.kind ?? '');
     return (await this.objects.patch(
       obj,
       undefined,
@@ -161,7 +171,7 @@ export class KubeApiClient implements KubeClient {
   }
 
   async createIfAbsent<T extends KubernetesObject>(obj: T): Promise<StoredObject<T> | undefined> {
-    this.countWrite('create', obj.kind ?? '');
+    this.admitWrite('create', obj.kind ?? '');
     try {
       return (await this.objects.create(obj, undefined, undefined, this.fieldManager)) as StoredObject<T>;
     } catch (err) {
@@ -171,7 +181,7 @@ export class KubeApiClient implements KubeClient {
   }
 
   async delete(ref: ObjectRef, propagationPolicy: PropagationPolicy = 'Background'): Promise<boolean> {
-    this.countWrite('delete', ref.kind);
+    this.admitWrite('delete', ref.kind);
     try {
       await this.objects.delete(header(ref), undefined, undefined, undefined, undefined, propagationPolicy);
       return true;
@@ -204,7 +214,7 @@ export class KubeApiClient implements KubeClient {
     name: string,
     patch: object,
   ): Promise<StoredObject<T>> {
-    this.countWrite('patch', type.kind);
+    this.admitWrite('patch', type.kind);
     return (await this.custom.patchNamespacedCustomObject(
       { ...crParams(type), namespace, name, body: patch, fieldManager: this.fieldManager },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -215,16 +225,22 @@ export class KubeApiClient implements KubeClient {
     type: CustomResourceType,
     namespace: string,
     name: string,
+    resourceVersion: string,
     status: object,
   ): Promise<StoredObject<T>> {
-    this.countWrite('patch-status', type.kind);
+    this.admitWrite('patch-status', type.kind);
     return (await this.custom.patchNamespacedCustomObjectStatus(
       {
         ...crParams(type),
         namespace,
         name,
-        // `add` replaces an existing member and creates a missing one, so it works on a first status too.
-        body: [{ op: 'add', path: '/status', value: status }],
+        body: [
+          // The resourceVersion patched in is the precondition: the API server refuses the result with 409 unless
+          // it equals the stored one (a `test` op would fail with 422, not a Conflict).
+          { op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion },
+          // `add` replaces an existing member and creates a missing one, so it works on a first status too.
+          { op: 'add', path: '/status', value: status },
+        ],
         fieldManager: this.fieldManager,
       },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),

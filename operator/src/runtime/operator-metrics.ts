@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from './metrics.js';
 /** The operator's metrics, shared by its controllers, its leader elector and its actuators. */
 export interface OperatorMetrics {
   readonly registry: Registry;
-  /** Reconciles by controller and result: success, requeue or error. */
+  /** Reconciles by controller and result: success, requeue, conflict, error or not-leader. */
   readonly reconciles: Counter;
   readonly reconcileSeconds: Histogram;
   readonly queueDepth: Gauge;

@@ -4,7 +4,10 @@ import { isSubset } from './subset.js';
 
 /**
  * Replaces the object's status with `status` unless it holds that already, and returns whether it wrote. The
- * object is updated in place, so that later writes in the same pass compare against what is stored now.
+ * write is conditional on the resourceVersion the object was read at: if anyone wrote the object since (a newer
+ * pass, a person, another operator process that leads now), it fails with 409 Conflict and changes nothing,
+ * and the controller reconciles the object again from a fresh read. The object is updated in place, so that
+ * later writes in the same pass compare against, and are conditional on, what is stored now.
  */
 export async function writeStatus<S extends object>(
   kube: KubeClient,
@@ -16,11 +19,12 @@ export async function writeStatus<S extends object>(
   const next = JSON.parse(JSON.stringify(status)) as S;
   const old = obj.status;
   if (old && isSubset(next, old) && isSubset(old, next)) return false;
-  const { namespace = '', name = '' } = obj.metadata;
+  const { namespace = '', name = '', resourceVersion = '' } = obj.metadata;
   const updated = await kube.replaceCustomStatus<KubernetesObject & { status?: S }>(
     type,
     namespace,
     name,
+    resourceVersion,
     next,
   );
   obj.status = updated.status ?? next;

@@ -13,15 +13,17 @@ let kube: KubeApiClient;
 function candidate(identity: string) {
   const metrics = createOperatorMetrics();
   const elector = new LeaderElector(
-    kube,
+    kube.coordination,
     { namespace: ns, leaseName: LEASE, identity, ...timings },
     metrics,
     pino({ level: 'silent' }),
   );
   const abort = new AbortController();
   let ledAt: number | undefined;
-  const outcome = elector.run(abort.signal, () => (ledAt = Date.now()));
-  return { elector, abort, outcome, metrics, ledAt: () => ledAt };
+  void elector.acquire(abort.signal).then((won) => {
+    if (won) ledAt = Date.now();
+  });
+  return { elector, metrics, ledAt: () => ledAt };
 }
 
 async function holder(): Promise<string | undefined> {
@@ -49,25 +51,21 @@ describe('leader election on a Lease', () => {
 
     // A graceful stop releases the lease: b need not wait for it to expire.
     const released = Date.now();
-    a.abort.abort();
-    await expect(a.outcome).resolves.toBe('aborted');
     await a.elector.release();
+    expect(a.elector.leadership.reason).toBe('stopped');
     expect(a.metrics.isLeader.get({ lease: LEASE })).toBe(0);
     await waitFor('b to lead', async () => b.elector.isLeader, 10_000, 50);
     expect((b.ledAt() ?? Infinity) - released).toBeLessThan(timings.leaseDurationMs);
     expect(await holder()).toBe('b');
 
     // b "dies": it stops renewing without releasing. c takes over only once the lease has expired.
-    b.abort.abort();
-    await b.outcome;
+    b.elector.stop();
     const died = Date.now();
     const c = candidate('c');
     await waitFor('c to lead', async () => c.elector.isLeader, 15_000, 50);
     expect((c.ledAt() ?? 0) - died).toBeGreaterThanOrEqual(timings.leaseDurationMs - 200);
     const lease = await kube.coordination.readNamespacedLease({ name: LEASE, namespace: ns });
     expect(lease.spec).toMatchObject({ holderIdentity: 'c', leaseTransitions: 2 });
-    c.abort.abort();
-    await c.outcome;
     await c.elector.release();
   });
 });

@@ -11,10 +11,21 @@ describe('FakeKubeClient', () => {
   it('refuses a patch carrying a stale resourceVersion with 409', async () => {
     const kube = new FakeKubeClient().seed(image());
     const stale = kube.get(ref)!;
-    await addFinalizer(kube, IMAGE, stale, 'x/one');
+    await addFinalizer(kube, IMAGE, kube.get(ref)!, 'x/one');
     const err: unknown = await addFinalizer(kube, IMAGE, stale, 'x/two').catch((e: unknown) => e);
     expect(isConflict(err)).toBe(true);
     expect(kube.get(ref)?.metadata.finalizers).toEqual(['x/one']);
+  });
+
+  it('refuses a status write at a stale resourceVersion with 409, as the API server does', async () => {
+    const kube = new FakeKubeClient().seed(image());
+    const stale = kube.get(ref)!.metadata.resourceVersion!;
+    kube.edit(ref, (o) => Object.assign(o, { metadata: { ...o.metadata, labels: { x: 'y' } } }));
+    const err: unknown = await kube
+      .replaceCustomStatus(IMAGE, 'ns', 'img', stale, { phase: 'Ready' })
+      .catch((e: unknown) => e);
+    expect(isConflict(err)).toBe(true);
+    expect(kube.get(ref)).not.toHaveProperty('status');
   });
 
   it('only marks an object with finalizers deleted, and deletes it once the last one goes', async () => {
@@ -30,11 +41,11 @@ describe('FakeKubeClient', () => {
   it('bumps the resourceVersion on a change only, the generation on a spec change only, and records every write', async () => {
     const kube = new FakeKubeClient().seed(image());
     const before = kube.get(ref)!;
-    await kube.replaceCustomStatus(IMAGE, 'ns', 'img', { phase: 'Ready' });
+    await kube.replaceCustomStatus(IMAGE, 'ns', 'img', before.metadata.resourceVersion!, { phase: 'Ready' });
     const after = kube.get(ref)!;
     expect(after.metadata.resourceVersion).not.toBe(before.metadata.resourceVersion);
     expect(after.metadata.generation).toBe(before.metadata.generation);
-    await kube.replaceCustomStatus(IMAGE, 'ns', 'img', { phase: 'Ready' });
+    await kube.replaceCustomStatus(IMAGE, 'ns', 'img', after.metadata.resourceVersion!, { phase: 'Ready' });
     expect(kube.get(ref)?.metadata.resourceVersion).toBe(after.metadata.resourceVersion);
     kube.edit(ref, (o) => Object.assign(o, { spec: { a: 2 } }));
     expect(kube.get(ref)?.metadata.generation).toBe((before.metadata.generation ?? 0) + 1);
