@@ -7,9 +7,19 @@ export class Relay {
   private sockets = new Set<net.Socket>();
   port = 0;
 
-  async start(): Promise<void> {
+  /**
+   * Forwards to the broker; with `hang`, accepts connections and never answers, as a broker that is up but stuck
+   * (the slowest failure: a client waits for its own timeout).
+   */
+  async start({ hang = false } = {}): Promise<void> {
     const target = new URL(stackValue('TRANSPORT_URL'));
     this.server = net.createServer((client) => {
+      if (hang) {
+        this.sockets.add(client);
+        client.on('close', () => this.sockets.delete(client));
+        client.on('error', () => undefined);
+        return;
+      }
       const upstream = net.connect(Number(target.port || 5672), target.hostname);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
