@@ -45,6 +45,7 @@ async function main(): Promise<number> {
     namespace: opts.WATCH_NAMESPACE,
     resyncMs: opts.RESYNC_SECONDS * 1000,
     stalledRetryMs: opts.STALLED_RETRY_SECONDS * 1000,
+    deletionTimeoutMs: opts.DELETION_TIMEOUT_SECONDS * 1000,
     workers: opts.WORKERS,
   };
   const controller = createGlanceController(shared);

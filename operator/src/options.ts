@@ -18,6 +18,11 @@ const envSchema = z
     HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
     RESYNC_SECONDS: seconds.default(300),
     STALLED_RETRY_SECONDS: seconds.default(60),
+    DELETION_TIMEOUT_SECONDS: seconds
+      .default(600)
+      .describe(
+        'How long a deleted object retries its cleanup before it leaves what is left, with a Warning.',
+      ),
     WORKERS: z.coerce.number().int().min(1).max(32).default(2),
     IMAGE_TRANSFERS: z.coerce.number().int().min(1).max(64).default(2).describe('Image transfers at once.'),
     IMAGE_PROGRESS_SECONDS: seconds.default(5).describe('How often an Image status shows transfer progress.'),

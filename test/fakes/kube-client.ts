@@ -242,11 +242,13 @@ export class FakeKubeClient implements KubeClient {
 
   private refOf(obj: KubernetesObject): ObjectRef {
     const { apiVersion, kind } = obj;
-    const { namespace, name } = obj.metadata ?? {};
-    if (!apiVersion || !kind || !namespace || !name) {
+    const { name } = obj.metadata ?? {};
+    // A Namespace is the one cluster-scoped kind stored here: its own namespace is ''.
+    const namespace = kind === 'Namespace' ? '' : obj.metadata?.namespace;
+    if (!apiVersion || !kind || (!namespace && kind !== 'Namespace') || !name) {
       throw apiError(422, 'Invalid', 'apiVersion, kind, metadata.namespace and metadata.name are required');
     }
-    return { apiVersion, kind, namespace, name };
+    return { apiVersion, kind, namespace: namespace ?? '', name };
   }
 
   private require(ref: ObjectRef): StoredObject {

@@ -59,6 +59,10 @@ OwnerReferencesPermissionEnforcement admission plugin is on.
 - apiGroups: ['']
   resources: [configmaps]
   verbs: [get]
+# Whether a deleted object's namespace is going too: then cleanup that only a person could unblock is left at once.
+- apiGroups: ['']
+  resources: [namespaces]
+  verbs: [get]
 - apiGroups: ['']
   resources: [persistentvolumeclaims]
   verbs: [get, create, patch, delete]

@@ -1,7 +1,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { GlanceServiceSpec } from '../api/glance-service-types.js';
-import type { CephCaps } from './admin-clients.js';
-import { notify, type ReconcileContext, type StepCondition } from './context.js';
+import type { CephAdmin, CephCaps, OsdDump } from './admin-clients.js';
+import { notify, type CleanupContext, type ReconcileContext, type StepCondition } from './context.js';
 import { labels, objectNames, ownerReference } from './names.js';
 import { applyOwned } from './owned.js';
 
@@ -85,10 +85,12 @@ export async function reconcileCeph(
 }
 
 /** deletionPolicy Delete: the user and the pool go; either already gone is fine. */
-export async function deleteCephResources(ctx: ReconcileContext): Promise<void> {
+export async function deleteCephResources(
+  ctx: CleanupContext,
+  session: { admin: CephAdmin; dump: OsdDump },
+): Promise<void> {
   const c = ctx.spec.ceph;
-  const session = ctx.sessions.ceph;
-  if (!c || !session) return;
+  if (!c) return;
   await session.admin.deleteAuth(`client.${c.user}`);
   if (session.dump.pools.some((p) => p.pool_name === c.pool)) await session.admin.deletePool(c.pool);
   await notify(

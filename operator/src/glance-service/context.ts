@@ -41,6 +41,9 @@ export interface ReconcileContext {
   status: GlanceServiceStatus;
 }
 
+/** What deleting one system's part needs: its own admin session is passed beside it. */
+export type CleanupContext = Omit<ReconcileContext, 'sessions' | 'status'>;
+
 /** Records an Event on the GlanceService for a change the operator made or found. */
 export function notify(
   ctx: Pick<ReconcileContext, 'events' | 'gs'>,

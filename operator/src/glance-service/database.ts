@@ -1,4 +1,5 @@
-import { notify, type ReconcileContext, type StepCondition } from './context.js';
+import type { DatabaseAdmin } from './admin-clients.js';
+import { notify, type CleanupContext, type ReconcileContext, type StepCondition } from './context.js';
 
 // The install guide's two accounts: 'localhost' for a co-located API, '%' for everything else.
 const HOSTS = ['localhost', '%'] as const;
@@ -46,8 +47,7 @@ export async function reconcileDatabase(ctx: ReconcileContext, password: string)
 }
 
 /** deletionPolicy Delete: the database and both accounts go. */
-export async function deleteDatabase(ctx: ReconcileContext): Promise<void> {
-  const { db } = ctx.sessions;
+export async function deleteDatabase(ctx: CleanupContext, db: DatabaseAdmin): Promise<void> {
   const { name, user } = ctx.spec.database;
   await db.dropDatabase(name);
   for (const host of HOSTS) await db.dropUser(user, host);

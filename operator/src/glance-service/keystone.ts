@@ -1,7 +1,7 @@
 import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
 import { TerminalError } from '../runtime/errors.js';
 import type { KeystoneAdmin } from './admin-clients.js';
-import { notify, type ReconcileContext, type StepCondition } from './context.js';
+import { notify, type CleanupContext, type ReconcileContext, type StepCondition } from './context.js';
 import type { KeystoneService } from './keystone-client.js';
 import { serviceUrl } from './names.js';
 
@@ -148,7 +148,7 @@ async function ensureService(ctx: ReconcileContext, knownId: string | undefined)
  * Marks a region this GlanceService created, so that deletion can tell it from one that was there before (a
  * region is shared by every service of a cloud): kept in Keystone itself, it survives a restart at any line.
  */
-function regionDescription(ctx: ReconcileContext): string {
+function regionDescription(ctx: Pick<ReconcileContext, 'gs'>): string {
   return `Created by glance-operator for GlanceService ${ctx.gs.metadata.namespace}/${ctx.gs.metadata.name}`;
 }
 
@@ -157,8 +157,10 @@ function regionDescription(ctx: ReconcileContext): string {
  * has endpoints of the service (another GlanceService may serve it there); the region goes when this
  * GlanceService created it and no endpoint of any service is left in it.
  */
-export async function deleteKeystoneRegistration(ctx: ReconcileContext): Promise<void> {
-  const { keystone } = ctx.sessions;
+export async function deleteKeystoneRegistration(
+  ctx: CleanupContext,
+  keystone: KeystoneAdmin,
+): Promise<void> {
   const k = ctx.spec.keystone;
   const service = await findService(keystone, k.serviceName, ctx.gs.status?.serviceId);
   if (service) {
@@ -170,7 +172,7 @@ export async function deleteKeystoneRegistration(ctx: ReconcileContext): Promise
         'KeystoneEndpointsDeleted',
         `Deleted the endpoints in ${k.region}; other regions keep the service`,
       );
-      await deleteOwnRegion(ctx);
+      await deleteOwnRegion(ctx, keystone);
       return;
     }
     await keystone.deleteService(service.id);
@@ -182,11 +184,10 @@ export async function deleteKeystoneRegistration(ctx: ReconcileContext): Promise
     'KeystoneDeregistered',
     `Deleted Keystone service ${k.serviceName}, its endpoints and user ${k.userName}`,
   );
-  await deleteOwnRegion(ctx);
+  await deleteOwnRegion(ctx, keystone);
 }
 
-async function deleteOwnRegion(ctx: ReconcileContext): Promise<void> {
-  const { keystone } = ctx.sessions;
+async function deleteOwnRegion(ctx: CleanupContext, keystone: KeystoneAdmin): Promise<void> {
   const { region } = ctx.spec.keystone;
   const found = await keystone.getRegion(region);
   if (found?.description !== regionDescription(ctx)) return;

@@ -1,4 +1,3 @@
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   GLANCE_SERVICE,
@@ -10,14 +9,12 @@ import {
 import type { ObjectKey, Reconcile, ReconcileResult } from '../runtime/controller.js';
 import { TerminalError } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
+import { addFinalizer, hasFinalizer } from '../runtime/finalizers.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { AdminConnectors } from './admin-clients.js';
-import { deleteCephResources } from './ceph.js';
-import { notify, type ReconcileContext } from './context.js';
-import { deleteDatabase } from './database.js';
-import { deleteKeystoneRegistration } from './keystone.js';
-import { FINALIZER, objectNames } from './names.js';
+import type { ReconcileContext } from './context.js';
+import { finalizeGlanceService } from './deletion.js';
+import { FINALIZER } from './names.js';
 import { openSessions, type AdminSessions } from './sessions.js';
 import { writeGlanceStatus, type StatusUpdate } from './status.js';
 import { failedStep, runSteps, type StepsOutcome } from './steps.js';
@@ -31,6 +28,8 @@ export interface GlanceReconcilerOptions {
   resyncMs: number;
   /** A Stalled object is retried this often, in case its Secrets were fixed. */
   stalledRetryMs: number;
+  /** How long a deleted GlanceService keeps trying to clean up, from its deletionTimestamp, before it lets go. */
+  deletionTimeoutMs: number;
 }
 
 export class GlanceServiceReconciler {
@@ -112,58 +111,10 @@ export class GlanceServiceReconciler {
     return writeGlanceStatus(this.opts.kube, this.opts.events, gs, update);
   }
 
-  /**
-   * Deletion: Keystone registration always goes; with deletionPolicy Delete also the database and its users,
-   * the Ceph user and pool, and the images claim. The finalizer is removed only after all of it succeeded.
-   */
+  /** Deletion, bounded: see deletion.ts. */
   private async finalize(gs: GlanceService, log: Logger): Promise<ReconcileResult> {
     if (!hasFinalizer(gs, FINALIZER)) return {};
-    const parsed = parseGlanceServiceSpec(gs.spec);
-    if ('error' in parsed) {
-      await this.writeStatus(gs, {
-        steps: [],
-        stalled: {
-          reason: 'CleanupBlocked',
-          message: `cannot clean up with an invalid spec: ${parsed.error}`,
-        },
-      });
-      return {};
-    }
-    const { spec } = parsed;
-    return this.withSessions(gs, spec, async (sessions) => {
-      const ctx = this.context(gs, spec, log, sessions, { ...gs.status });
-      await deleteKeystoneRegistration(ctx);
-      if (spec.deletionPolicy === 'Delete') {
-        await deleteDatabase(ctx);
-        await deleteCephResources(ctx);
-        await this.deleteImagesClaim(ctx);
-      } else {
-        await notify(
-          ctx,
-          'Retained',
-          'Kept the database, its users, the Ceph user and pool and the images claim (deletionPolicy Retain)',
-        );
-      }
-      await removeFinalizer(this.opts.kube, GLANCE_SERVICE, gs, FINALIZER);
-      return {};
-    });
-  }
-
-  private async deleteImagesClaim(ctx: ReconcileContext): Promise<void> {
-    const { gs, kube } = ctx;
-    const claim = objectNames(gs.metadata.name).imagesClaim;
-    const ref = {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      namespace: gs.metadata.namespace,
-      name: claim,
-    };
-    if ((await kube.read<V1PersistentVolumeClaim>(ref)) && (await kube.delete(ref))) {
-      await notify(
-        ctx,
-        'ImagesClaimDeleted',
-        `Deleted PersistentVolumeClaim ${claim} (deletionPolicy Delete)`,
-      );
-    }
+    const { kube, events, connect, deletionTimeoutMs, stalledRetryMs } = this.opts;
+    return finalizeGlanceService({ kube, events, gs, log }, { connect, deletionTimeoutMs, stalledRetryMs });
   }
 }

@@ -21,7 +21,7 @@ export interface AdminSessions {
  */
 export type OpenedSessions = { sessions: AdminSessions } | { step: StepType; error: unknown };
 
-interface Opening {
+export interface Opening {
   kube: KubeClient;
   gs: GlanceService;
   spec: GlanceServiceSpec;
@@ -32,7 +32,7 @@ function adminSource(gs: GlanceService, secret: string): string {
   return `the admin credentials in Secret ${gs.metadata.namespace}/${secret}`;
 }
 
-async function openDatabase({ kube, gs, spec, connect }: Opening): Promise<DatabaseAdmin> {
+export async function openDatabase({ kube, gs, spec, connect }: Opening): Promise<DatabaseAdmin> {
   const { host, port, adminSecretRef: ref } = spec.database;
   const ns = gs.metadata.namespace;
   const secrets = secretsOf(kube);
@@ -52,7 +52,7 @@ async function openDatabase({ kube, gs, spec, connect }: Opening): Promise<Datab
   }
 }
 
-async function openKeystone({ kube, gs, spec, connect }: Opening): Promise<KeystoneAdmin> {
+export async function openKeystone({ kube, gs, spec, connect }: Opening): Promise<KeystoneAdmin> {
   const k = spec.keystone;
   const ns = gs.metadata.namespace;
   const secrets = secretsOf(kube);
@@ -88,7 +88,7 @@ export function isCephxKey(text: string): boolean {
   return raw.readUInt16LE(0) === 1 && length > 0 && raw.length >= 12 + length;
 }
 
-async function openCeph({ kube, gs, spec, connect }: Opening): Promise<AdminSessions['ceph']> {
+export async function openCeph({ kube, gs, spec, connect }: Opening): Promise<AdminSessions['ceph']> {
   const c = spec.ceph;
   if (!c) return undefined;
   const keyring = await secretsOf(kube).value(

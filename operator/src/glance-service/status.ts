@@ -21,6 +21,8 @@ function carryOver(previous: readonly Condition[], type: StepType): ConditionUpd
 export interface StatusUpdate {
   steps: Step[];
   stalled?: { reason: string; message: string } | undefined;
+  /** What a deleted GlanceService waits for (Ready=False, Reconciling=True with this reason). */
+  waiting?: { reason: string; message: string } | undefined;
   /** The status fields the steps found; without it the object's current ones are kept. */
   status?: GlanceServiceStatus;
 }
@@ -38,7 +40,12 @@ export async function writeGlanceStatus(
   const previous = (gs.status?.conditions ?? []) as Condition[];
   const generation = gs.metadata.generation ?? 0;
   const steps = STEPS.map((type) => update.steps.find((s) => s.type === type) ?? carryOver(previous, type));
-  const conditions = summarize(previous, { steps, stalled: update.stalled }, generation, new Date());
+  const conditions = summarize(
+    previous,
+    { steps, stalled: update.stalled, waiting: update.waiting },
+    generation,
+    new Date(),
+  );
   const next: GlanceServiceStatus = {
     ...(update.status ?? gs.status),
     observedGeneration: generation,

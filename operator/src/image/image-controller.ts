@@ -32,6 +32,7 @@ export function createImageController(opts: ImageControllerOptions): ImageContro
     transfers,
     resyncMs: opts.resyncMs,
     stalledRetryMs: opts.stalledRetryMs,
+    deletionTimeoutMs: opts.deletionTimeoutMs,
     progressMs: opts.progressMs ?? 5000,
     retryBaseMs: opts.retryBaseMs ?? 5000,
     enqueue: (key) => controller.enqueue(key),

@@ -22,6 +22,7 @@ export interface ImageDeps {
   resyncMs: number;
   /** A Stalled image whose failure was not in the transfer (credentials, Secrets) is retried this often. */
   stalledRetryMs: number;
+  deletionTimeoutMs: number;
   /** How often the status shows a running transfer's progress. */
   progressMs: number;
   /** First delay before a failed transfer is tried again; doubled each attempt up to 5 minutes. */

@@ -25,6 +25,8 @@ export interface ImageReconcilerOptions {
   resyncMs: number;
   /** A Stalled image whose failure was not in the transfer (credentials, Secrets) is retried this often. */
   stalledRetryMs: number;
+  /** How long a deleted Image keeps trying to delete its Glance images, from its deletionTimestamp. */
+  deletionTimeoutMs: number;
   /** How often the status shows a running transfer's progress. */
   progressMs: number;
   /** First delay before a failed transfer is tried again; doubled each attempt up to 5 minutes. */
@@ -53,6 +55,7 @@ export class ImageReconciler {
       runTransfer: opts.runTransfer ?? streamFromSource,
       resyncMs: opts.resyncMs,
       stalledRetryMs: opts.stalledRetryMs,
+      deletionTimeoutMs: opts.deletionTimeoutMs,
       progressMs: opts.progressMs,
       retryBaseMs: opts.retryBaseMs,
       enqueue: opts.enqueue,

@@ -47,6 +47,8 @@ export function nextCondition(
 export interface Summary {
   /** Set when the object cannot progress without a person: bad spec, bad credentials. */
   stalled?: { reason: string; message: string };
+  /** Set when the object waits on something outside its steps (while deleted, say): not trouble, progress. */
+  waiting?: { reason: string; message: string } | undefined;
   /** Each step's condition, in the order the steps run. */
   steps: readonly ConditionUpdate[];
 }
@@ -68,6 +70,9 @@ export function summarize(
   if (summary.stalled) {
     out.push(next({ type: READY, status: 'False', ...summary.stalled }));
     out.push(next({ type: STALLED, status: 'True', ...summary.stalled }));
+  } else if (summary.waiting) {
+    out.push(next({ type: READY, status: 'False', ...summary.waiting }));
+    out.push(next({ type: RECONCILING, status: 'True', ...summary.waiting }));
   } else if (blocking) {
     const why = { reason: blocking.reason, message: `${blocking.type}: ${blocking.message}` };
     out.push(next({ type: READY, status: 'False', ...why }));

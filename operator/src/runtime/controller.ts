@@ -51,6 +51,11 @@ export interface ResourceControllerOptions {
   resyncMs: number;
   /** A Stalled object is retried this often, in case a person fixed what it waits for. */
   stalledRetryMs: number;
+  /**
+   * How long a deleted object keeps trying to clean up outside Kubernetes, from its deletionTimestamp; then
+   * it leaves what is left, named in a Warning Event, and its finalizer goes.
+   */
+  deletionTimeoutMs: number;
   workers?: number;
   backoff?: { baseMs: number; maxMs: number };
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { V1MicroTime, type EventsV1Event } from '@kubernetes/client-node';
+import { ApiException, V1MicroTime, type EventsV1Event } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeApiClient } from './kube-client.js';
-import { describeKubeError } from './kube-errors.js';
+import { describeKubeError, kubeStatusCode } from './kube-errors.js';
 import { NotLeaderError } from './write-fence.js';
 
 export interface EventTarget {
@@ -66,8 +66,7 @@ export class KubeEventRecorder implements EventRecorder {
       reportingInstance: this.instance,
       action,
       reason,
-      // The API server rejects notes over 1 kB.
-      note: note.length > 1024 ? `${note.slice(0, 1021)}...` : note,
+      note: clip(note),
       type,
       regarding: {
         apiVersion: target.apiVersion,
@@ -79,11 +78,39 @@ export class KubeEventRecorder implements EventRecorder {
     };
     this.log.info({ event: { type, reason, object: `${target.namespace}/${target.name}` } }, note);
     try {
-      this.kube.admitWrite('create', 'Event');
-      await this.kube.events.createNamespacedEvent({ namespace: target.namespace, body });
+      await this.create(body);
     } catch (err) {
       if (err instanceof NotLeaderError) return;
+      // A namespace being deleted takes no new object, Events included; a Warning must still reach someone, so
+      // it is told about the Namespace (a cluster object, whose Events live in `default`).
+      if (type === 'Warning' && namespaceTerminating(err)) {
+        await this.create({
+          ...body,
+          metadata: { ...body.metadata, namespace: 'default' },
+          note: clip(`${target.kind} ${target.namespace}/${target.name}: ${note}`),
+          regarding: { apiVersion: 'v1', kind: 'Namespace', name: target.namespace },
+        }).catch((again: unknown) => {
+          this.log.warn({ reason, err: describeKubeError(again) }, 'could not record an Event');
+        });
+        return;
+      }
       this.log.warn({ reason, err: describeKubeError(err) }, 'could not record an Event');
     }
   }
+
+  private async create(body: EventsV1Event): Promise<void> {
+    this.kube.admitWrite('create', 'Event');
+    await this.kube.events.createNamespacedEvent({ namespace: body.metadata?.namespace ?? '', body });
+  }
+}
+
+// The API server rejects notes over 1 kB.
+const clip = (note: string) => (note.length > 1024 ? `${note.slice(0, 1021)}...` : note);
+
+/** The API server's refusal of a new object in a namespace being deleted (403, cause NamespaceTerminating). */
+function namespaceTerminating(err: unknown): boolean {
+  if (kubeStatusCode(err) !== 403 || !(err instanceof ApiException)) return false;
+  const body: unknown = err.body;
+  const text = typeof body === 'string' ? body : JSON.stringify(body ?? '');
+  return text.includes('NamespaceTerminating') || text.includes('because it is being terminated');
 }

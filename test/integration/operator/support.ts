@@ -22,6 +22,7 @@ import {
 import { createGlanceController } from '../../../operator/src/glance-service/glance-controller.js';
 import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/api/operator-identity.js';
 import { createImageController, type ImageController } from '../../../operator/src/image/image-controller.js';
+import type { UrlPolicy } from '../../../operator/src/net/url-policy.js';
 import type { Controller } from '../../../operator/src/runtime/controller.js';
 import { KubeEventRecorder } from '../../../operator/src/runtime/events.js';
 import { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
@@ -167,7 +168,13 @@ export interface RunningOperator {
 /** The operator's controller (and, with `images`, the Image controller), in this process, watching only `namespace`. */
 export async function startOperator(
   namespace: string,
-  opts: { resyncMs?: number; stalledRetryMs?: number; images?: boolean } = {},
+  opts: {
+    resyncMs?: number;
+    stalledRetryMs?: number;
+    deletionTimeoutMs?: number;
+    images?: boolean;
+    urlPolicy?: UrlPolicy;
+  } = {},
 ): Promise<RunningOperator> {
   const metrics = createOperatorMetrics();
   let logs = '';
@@ -190,11 +197,19 @@ export async function startOperator(
     namespace,
     resyncMs: opts.resyncMs ?? 3000,
     stalledRetryMs: opts.stalledRetryMs ?? 3000,
+    deletionTimeoutMs: opts.deletionTimeoutMs ?? 600_000,
     backoff: { baseMs: 500, maxMs: 5000 },
   };
   const controller = createGlanceController(common);
   let images: ImageController | undefined;
-  if (opts.images) images = createImageController({ ...common, maxTransfers: 2, progressMs: 500 });
+  if (opts.images) {
+    images = createImageController({
+      ...common,
+      maxTransfers: 2,
+      progressMs: 500,
+      ...(opts.urlPolicy ? { urlPolicy: opts.urlPolicy } : {}),
+    });
+  }
   await Promise.all([controller.start(), images?.controller.start()]);
   return {
     controller,

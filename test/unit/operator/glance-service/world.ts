@@ -21,6 +21,7 @@ export const NS = 'openstack';
 export const NAME = 'images';
 export const RESYNC_MS = 600_000;
 export const STALLED_RETRY_MS = 300_000;
+export const DELETION_TIMEOUT_MS = 1_800_000;
 
 const log = pino({ level: 'silent' });
 
@@ -89,6 +90,12 @@ export const ref = (kind: string, name: string, apiVersion = 'v1'): ObjectRef =>
   namespace: NS,
   name,
 });
+export const imageRef = (name: string): ObjectRef => ({
+  apiVersion: 'glance.stackops.dev/v1alpha1',
+  kind: 'Image',
+  namespace: NS,
+  name,
+});
 export const deploymentRef = ref('Deployment', `${NAME}-api`, 'apps/v1');
 
 /**
@@ -111,10 +118,12 @@ export class GlanceWorld {
     },
     resyncMs: RESYNC_MS,
     stalledRetryMs: STALLED_RETRY_MS,
+    deletionTimeoutMs: DELETION_TIMEOUT_MS,
   });
 
   constructor() {
     this.kube.seed(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
       secret('db-admin', { username: this.db.admin.user, password: this.db.admin.password }),
       secret('keystone-admin', {
         username: this.keystone.admin.username,
@@ -155,6 +164,29 @@ export class GlanceWorld {
   /** `kubectl delete`: with the finalizer in place, only marks the object deleted. */
   async delete(name = NAME): Promise<void> {
     await this.kube.delete(this.gsRef(name));
+  }
+
+  /** An Image in the namespace whose spec names the GlanceService `glanceService`. */
+  image(name: string, glanceService: string): void {
+    this.kube.seed({
+      ...imageRef(name),
+      metadata: { name, namespace: NS },
+      spec: { glanceServiceRef: { name: glanceService }, source: { url: 'http://images.test/x.img' } },
+    });
+  }
+
+  /** `kubectl delete namespace`: the namespace controller has marked it. */
+  namespaceGoing(): void {
+    this.kube.edit({ apiVersion: 'v1', kind: 'Namespace', namespace: '', name: NS }, (ns) => {
+      ns.metadata.deletionTimestamp = new Date();
+    });
+  }
+
+  /** Moves the GlanceService's deletionTimestamp back past the deletion timeout. */
+  pastDeletionDeadline(name = NAME): void {
+    this.kube.edit(this.gsRef(name), (gs) => {
+      gs.metadata.deletionTimestamp = new Date(Date.now() - DELETION_TIMEOUT_MS - 1000);
+    });
   }
 
   reconcile(name = NAME): Promise<ReconcileResult> {

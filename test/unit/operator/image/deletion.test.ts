@@ -48,8 +48,8 @@ describe('Image reconciler: deletion', () => {
     expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
     expect(w.status().phase).toBe('Deleting');
     expect(w.conditions()).toEqual(['Ready=False/CleanupBlocked', 'Stalled=True/CleanupBlocked']);
-    expect(w.condition('Stalled')?.message).toBe(
-      'Secret ns/cloud-credentials does not exist (set deletionPolicy: Orphan to let go of the image)',
+    expect(w.condition('Stalled')?.message).toMatch(
+      /^Secret ns\/cloud-credentials does not exist; the operator gives up and leaves it at \d{4}-\d\d-\d\dT[\d:]+Z \(set deletionPolicy: Orphan to let go of the image\)$/,
     );
     expect(w.object()?.metadata.finalizers).toEqual([IMAGE_FINALIZER]);
 
@@ -57,6 +57,59 @@ describe('Image reconciler: deletion', () => {
     await w.reconcile();
     expect(w.object()).toBeUndefined();
     expect(w.glance.images.has(id)).toBe(true);
+  });
+
+  it('lets go with a Warning at the deadline when the credentials still do not work', async () => {
+    const { w, id } = await readyThenDeleted();
+    await w.kube.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'ns', name: 'cloud-credentials' });
+    await w.reconcile();
+    w.pastDeletionDeadline();
+    expect(await w.reconcile()).toEqual({});
+    expect(w.object()).toBeUndefined();
+    expect(w.events.find('CleanupAbandoned')).toMatchObject({
+      type: 'Warning',
+      note: `Glance image ${id} was left: Secret ns/cloud-credentials does not exist (the deletion timed out)`,
+    });
+  });
+
+  it('lets go at once, with a Warning, when its namespace is being deleted and its Secret is gone', async () => {
+    const { w, id } = await readyThenDeleted();
+    await w.kube.delete({ apiVersion: 'v1', kind: 'Secret', namespace: 'ns', name: 'cloud-credentials' });
+    w.namespaceGoing();
+    expect(await w.reconcile()).toEqual({});
+    expect(w.object()).toBeUndefined();
+    expect(w.glance.images.has(id)).toBe(true);
+    expect(w.events.find('CleanupAbandoned')?.note).toBe(
+      `Glance image ${id} was left: Secret ns/cloud-credentials does not exist (its namespace is being deleted)`,
+    );
+  });
+
+  it('lets go at once, with a Warning, when the GlanceService it names is gone', async () => {
+    const { w, id } = await readyThenDeleted();
+    w.edit((o) => {
+      const spec = o.spec as Record<string, unknown>;
+      delete spec.cloud;
+      spec.glanceServiceRef = { name: 'images' };
+    });
+    expect(await w.reconcile()).toEqual({});
+    expect(w.object()).toBeUndefined();
+    expect(w.events.find('CleanupAbandoned')).toMatchObject({
+      type: 'Warning',
+      note: `Glance image ${id} was left: GlanceService ns/images is gone, and its Keystone user with it`,
+    });
+  });
+
+  it('lets go with a Warning when Glance is still unavailable at the deadline', async () => {
+    const { w, id } = await readyThenDeleted();
+    w.glance.failNext('get', glanceError(503, 'Glance GET: HTTP 503'));
+    await expect(w.reconcile()).rejects.toThrow('HTTP 503');
+    w.pastDeletionDeadline();
+    w.glance.failNext('get', glanceError(503, 'Glance GET: HTTP 503'));
+    expect(await w.reconcile()).toEqual({});
+    expect(w.object()).toBeUndefined();
+    expect(w.events.find('CleanupAbandoned')?.note).toBe(
+      `Glance image ${id} was left: Glance GET: HTTP 503 (the deletion timed out)`,
+    );
   });
 
   it('keeps the finalizer and retries when Glance is unavailable', async () => {

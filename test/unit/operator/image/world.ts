@@ -21,7 +21,13 @@ export const RESOLVES: Record<string, string> = { 'metadata.test': '169.254.169.
 
 export const NS = 'ns';
 export const NAME = 'cirros';
-export const TIMINGS = { resyncMs: 600_000, stalledRetryMs: 300_000, progressMs: 5_000, retryBaseMs: 5_000 };
+export const TIMINGS = {
+  resyncMs: 600_000,
+  stalledRetryMs: 300_000,
+  deletionTimeoutMs: 1_800_000,
+  progressMs: 5_000,
+  retryBaseMs: 5_000,
+};
 export const IMAGE_REF = {
   apiVersion: 'glance.stackops.dev/v1alpha1',
   kind: 'Image',
@@ -124,6 +130,7 @@ export class World {
 
   constructor(opts: { maxTransfers?: number } = {}) {
     this.transfers = new TransferManager(opts.maxTransfers ?? 2);
+    this.kube.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     this.kube.seed(secret('cloud-credentials', { username: 'demo', password: 'secret', project: 'demo' }));
     const connector: GlanceConnector = {
       connect: (target) => {
@@ -158,6 +165,20 @@ export class World {
   /** Changes the Image as kubectl would. */
   edit(change: (obj: ImageObject) => void): void {
     this.kube.edit<ImageObject>(IMAGE_REF, change);
+  }
+
+  /** `kubectl delete namespace`: the namespace controller has marked it. */
+  namespaceGoing(): void {
+    this.kube.edit({ apiVersion: 'v1', kind: 'Namespace', namespace: '', name: NS }, (ns) => {
+      ns.metadata.deletionTimestamp = new Date();
+    });
+  }
+
+  /** Moves the Image's deletionTimestamp back past the deletion timeout. */
+  pastDeletionDeadline(): void {
+    this.edit((o) => {
+      o.metadata.deletionTimestamp = new Date(Date.now() - TIMINGS.deletionTimeoutMs - 1000);
+    });
   }
 
   reconcile(): Promise<ReconcileResult> {
