@@ -211,6 +211,76 @@ test('a glance-direct import gives the same task and image notifications from ou
   expect(statuses(mine)).toEqual(statuses(theirs));
 });
 
+/** A namespace with contents, then every kind of change and removal the metadef API offers. */
+async function metadefWorkflow(base: string, ns: string): Promise<void> {
+  const at = `/v2/metadefs/namespaces/${ns}`;
+  const send = (method: string, url: string, body?: unknown) =>
+    call(base, method, url, body === undefined ? undefined : JSON.stringify(body), JSON_TYPE);
+  await send('POST', '/v2/metadefs/namespaces', {
+    namespace: ns,
+    display_name: 'Compare',
+    resource_type_associations: [{ name: 'OS::Glance::Image', prefix: 'hw_' }],
+    properties: { cores: { type: 'integer', title: 'Cores', minimum: 1 } },
+    objects: [
+      {
+        name: 'cpu',
+        required: ['mode'],
+        properties: { mode: { type: 'string', title: 'Mode', enum: ['a'] } },
+      },
+    ],
+    tags: [{ name: 'one' }],
+  });
+  await send('PUT', at, { namespace: ns, display_name: 'Compared', description: 'd' });
+  await send('PUT', `${at}/objects/cpu`, { name: 'cpu2', properties: {} });
+  await send('POST', `${at}/objects`, { name: 'extra', description: 'x' });
+  await send('DELETE', `${at}/objects/extra`);
+  await send('PUT', `${at}/properties/cores`, { name: 'cores', type: 'integer', title: 'Cores', maximum: 8 });
+  await send('POST', `${at}/properties`, { name: 'speed', type: 'string', title: 'Speed', default: 'fast' });
+  await send('DELETE', `${at}/properties/speed`);
+  await send('PUT', `${at}/tags/one`, { name: 'uno' });
+  await send('POST', `${at}/tags/tres`);
+  await send('DELETE', `${at}/tags/tres`);
+  await call(
+    base,
+    'POST',
+    `${at}/tags`,
+    JSON.stringify({ tags: [{ name: 'dos' }, { name: 'cuatro' }] }),
+    JSON_TYPE,
+  );
+  await send('POST', `${at}/resource_types`, { name: 'OS::Cinder::Volume', prefix: 'v_' });
+  await send('DELETE', `${at}/resource_types/OS::Cinder::Volume`);
+  await send('DELETE', `${at}/objects`);
+  await send('DELETE', `${at}/properties`);
+  await send('DELETE', `${at}/tags`);
+  await send('DELETE', at);
+}
+
+/** Drops what differs between two runs by nature: timestamps. */
+function withoutTimes(payload: unknown): unknown {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return payload;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(payload as Json))
+    if (!['created_at', 'updated_at', 'deleted_at', 'expires_at'].includes(k)) out[k] = v;
+  return out;
+}
+
+test('metadefs give the same notifications from ours as from upstream, values and all', async () => {
+  // Each server has its own database, so both can use the same namespace name and their payloads can match.
+  const ns = `OS::NotifyCompare::${Date.now()}`;
+  const ofNamespace = (e: ObservedEvent): boolean => (e.payload as Json | null)?.namespace === ns;
+  await metadefWorkflow(stackValue('UPSTREAM_GLANCE_URL'), ns);
+  const theirs = await eventsUntil(ofNamespace, 'metadef_namespace.delete');
+  const before = received.length;
+  await metadefWorkflow(ours.base, ns);
+  const ourRun = (e: ObservedEvent): boolean => ofNamespace(e) && received.indexOf(e) >= before;
+  const mine = await eventsUntil(ourRun, 'metadef_namespace.delete');
+  expect(theirs.map((e) => e.event_type)).toContain('metadef_namespace.delete_tags');
+  expect(compareEventSequences(theirs, mine)).toEqual([]);
+  expect(mine.map((e) => [e.event_type, withoutTimes(e.payload)])).toEqual(
+    theirs.map((e) => [e.event_type, withoutTimes(e.payload)]),
+  );
+});
+
 test('with the broker away, requests go on unhindered and what was notified arrives once it is back', async () => {
   await relay.stop();
   const started = Date.now();
