@@ -44,6 +44,8 @@ import { ImageMembers } from '../services/image-members.js';
 import { ImageTags } from '../services/image-tags.js';
 import { Images } from '../services/images.js';
 import { MetadefAccess } from '../services/metadef-access.js';
+import { MetadefEvents } from '../services/metadef-events.js';
+import { TaskEvents } from '../services/task-events.js';
 import { Tasks } from '../services/tasks.js';
 import { Usage } from '../services/usage.js';
 import type { StoreRegistry } from '../store/registry.js';
@@ -110,7 +112,7 @@ export function createApp(deps: AppDeps): Express {
   const events = new ImageEvents(deps.notifier);
   const stageHosts = new StageHosts(config);
   // This process's task runner; it cleans the staging area of residue, as upstream does at start-up.
-  const imports = new ImportService({ ...deps, quotas });
+  const imports = new ImportService({ ...deps, quotas, importEvents: new TaskEvents(deps.notifier) });
   imports.sweepStaging();
   const data = new ImageDataService({
     access,
@@ -176,8 +178,10 @@ export function createApp(deps: AppDeps): Express {
     jsonLimit,
   );
   // The Metadata Definitions API under /v2/metadefs, as upstream's v2 router maps it.
+  const metadefEvents = new MetadefEvents(deps.notifier);
   const metadefDeps = {
-    access: new MetadefAccess(deps.metadefs, policy),
+    access: new MetadefAccess(deps.metadefs, policy, metadefEvents),
+    events: metadefEvents,
     schemas: metadefSchemas(domain),
     limits: { limitParamDefault: domain.limitParamDefault, apiLimitMax: domain.apiLimitMax },
     jsonLimit,

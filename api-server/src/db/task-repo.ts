@@ -37,6 +37,9 @@ export interface NewTask {
   input: unknown;
 }
 
+/** How a task ends: with its result, or with the message its owner reads. */
+export type TaskOutcome = { status: 'success'; result: unknown } | { status: 'failure'; message: string };
+
 /** Who is asking: upstream shows admins every task and others those their project owns. */
 export interface TaskScope {
   projectId: string | null;
@@ -251,14 +254,10 @@ export class TaskRepository {
   }
 
   /**
-   * succeed/fail: a pending or processing task ends, expiring `ttlHours` later (task_time_to_live). False when
-   * it had already ended (another process failed it, say).
+   * succeed/fail: a pending or processing task ends, expiring `ttlHours` later (task_time_to_live); returns that
+   * expiry. Null when it had already ended (another process failed it, say).
    */
-  async finish(
-    id: string,
-    outcome: { status: 'success'; result: unknown } | { status: 'failure'; message: string },
-    ttlHours: number,
-  ): Promise<boolean> {
+  async finish(id: string, outcome: TaskOutcome, ttlHours: number): Promise<Date | null> {
     const now = nowSeconds();
     const expires = new Date(now.getTime() + ttlHours * 3_600_000);
     return transaction(this.pool, async (conn) => {
@@ -275,7 +274,7 @@ export class TaskRepository {
           [outcome.status === 'success' ? storedJson(outcome.result) : outcome.message, id],
         );
       }
-      return result.affectedRows === 1;
+      return result.affectedRows === 1 ? expires : null;
     });
   }
 

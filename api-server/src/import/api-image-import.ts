@@ -7,7 +7,15 @@ import { copyImageStep } from './copy-image.js';
 import { stagingDownload } from './download-step.js';
 import { glanceDownloadSteps } from './glance-download.js';
 import type { ImportFlowScope, Step } from './import-step.js';
-import { failureMessage, ImportFailed, importLimit, withProgress, type TaskContext } from './task-context.js';
+import {
+  beginTask,
+  endTask,
+  failureMessage,
+  ImportFailed,
+  importLimit,
+  withProgress,
+  type TaskContext,
+} from './task-context.js';
 
 // The input import_image stores on its task (upstream's task_input).
 const inputSchema = z.object({
@@ -36,15 +44,12 @@ export async function runApiImageImport(
 ): Promise<void> {
   const parsed = inputSchema.safeParse(task.input);
   if (!parsed.success) {
-    await ctx.tasks.finish(
-      task.id,
-      { status: 'failure', message: "Missing required 'image_id' field" },
-      ctx.taskTimeToLiveHours,
-    );
+    await endTask(ctx, task, { status: 'failure', message: "Missing required 'image_id' field" });
     return;
   }
-  if (!(await ctx.tasks.beginProcessing(task.id))) return;
-  const flow = new ApiImportFlow(task, parsed.data, ctx, authToken);
+  const processing = await beginTask(ctx, task);
+  if (processing === null) return;
+  const flow = new ApiImportFlow(processing, parsed.data, ctx, authToken);
   await flow.run();
 }
 
@@ -67,8 +72,14 @@ class ApiImportFlow implements ImportFlowScope {
     this.log = ctx.log.child({ taskId: task.id, imageId: this.imageId, method: this.method });
   }
 
-  change(decide: Parameters<TaskContext['imports']['change']>[2]): Promise<ImageRecord> {
-    return this.ctx.imports.change(this.imageId, this.task.id, decide);
+  async change(decide: Parameters<TaskContext['imports']['change']>[2]): Promise<ImageRecord> {
+    const saved = await this.ctx.imports.change(this.imageId, this.task.id, decide);
+    this.ctx.events.imageUpdated(saved);
+    return saved;
+  }
+
+  checkLock(): Promise<ImageRecord> {
+    return this.ctx.imports.change(this.imageId, this.task.id, () => ({}));
   }
 
   async run(): Promise<void> {
@@ -146,8 +157,10 @@ class ApiImportFlow implements ImportFlowScope {
       {
         name: 'VerifyImageState',
         execute: async () => {
-          const image = await this.ctx.images.get(this.imageId);
-          if (image?.status !== 'active') throw new ImportFailed('None of the uploads finished!');
+          await this.change((image) => {
+            if (image.status !== 'active') throw new ImportFailed('None of the uploads finished!');
+            return {};
+          });
         },
         revert: async () => {
           if (this.method !== 'copy-image') await this.change(() => ({ status: 'queued' }));
@@ -162,7 +175,7 @@ class ApiImportFlow implements ImportFlowScope {
   }
 
   private async assertLock(): Promise<void> {
-    await this.change(() => ({}));
+    await this.checkLock();
   }
 
   /** _WebDownload: the URI's data into staging, checked against the Content-Length the server announced. */
@@ -233,20 +246,30 @@ class ApiImportFlow implements ImportFlowScope {
   }
 
   private async copyStagedData(store: string | null, setActive: boolean): Promise<string> {
-    const image = await this.change(() => ({}));
+    const image = await this.checkLock();
     const limit = await importLimit(this.ctx, this.task.owner, this.imageId);
     const staged = await this.ctx.staging.read(this.imageId);
     const target = store === null ? this.ctx.stores.default : this.ctx.stores.byId(store);
     if (!target) throw new ImportFailed(`Store for identifier ${store ?? ''} not found`);
-    const result: IngestResult = await ingestImageData(
-      withProgress(staged, this.ctx, this.task),
-      target.store,
-      image,
-      limit,
-      this.ctx.hashingAlgorithm,
-    );
+    const backend = store === null ? null : target.id;
+    // set_data: image.prepare before the data is written, image.upload at ERROR when writing it failed.
+    this.ctx.events.imagePreparing(image, backend);
+    let result: IngestResult;
     try {
-      await this.change((current) => {
+      result = await ingestImageData(
+        withProgress(staged, this.ctx, this.task),
+        target.store,
+        image,
+        limit,
+        this.ctx.hashingAlgorithm,
+      );
+    } catch (err) {
+      this.ctx.events.imageUploadFailed(this.imageId, err);
+      throw err;
+    }
+    let activated = false;
+    try {
+      const saved = await this.ctx.imports.change(this.imageId, this.task.id, (current) => {
         // _verify_uploaded_data: what the image already records (the staged size; a copy's size and hashes)
         // must still hold.
         const recorded: Array<[string, string | number | null, string | number]> = [
@@ -261,13 +284,14 @@ class ApiImportFlow implements ImportFlowScope {
             );
           }
         }
+        activated = setActive && current.status !== 'active';
         return {
           data: {
             ...result,
             checksum: result.md5,
             locationMetadata: this.ctx.stores.multistore ? { store: target.id } : {},
           },
-          ...(setActive && current.status !== 'active' ? { status: 'active' as const } : {}),
+          ...(activated ? { status: 'active' as const } : {}),
           ...(store === null
             ? {}
             : {
@@ -277,6 +301,8 @@ class ApiImportFlow implements ImportFlowScope {
               }),
         };
       });
+      // The data is on the image and the image saved: image.upload, image.activate, image.update.
+      this.ctx.events.imageUploaded(saved, backend, activated);
     } catch (err) {
       await target.store.delete(result.location);
       throw err;
@@ -285,11 +311,10 @@ class ApiImportFlow implements ImportFlowScope {
   }
 
   private async complete(): Promise<void> {
-    const done = await this.ctx.tasks.finish(
-      this.task.id,
-      { status: 'success', result: { image_id: this.imageId } },
-      this.ctx.taskTimeToLiveHours,
-    );
+    const done = await endTask(this.ctx, this.task, {
+      status: 'success',
+      result: { image_id: this.imageId },
+    });
     if (!done) this.log.warn('the import finished but its task had already been ended');
     if (!(await this.ctx.imports.releaseLock(this.imageId, this.task.id))) {
       this.log.error('the import finished without holding the image import lock');
@@ -321,10 +346,6 @@ class ApiImportFlow implements ImportFlowScope {
 
   private async fail(err: unknown): Promise<void> {
     this.log.warn({ err }, 'image import task failed');
-    await this.ctx.tasks.finish(
-      this.task.id,
-      { status: 'failure', message: failureMessage(err) },
-      this.ctx.taskTimeToLiveHours,
-    );
+    await endTask(this.ctx, this.task, { status: 'failure', message: failureMessage(err) });
   }
 }

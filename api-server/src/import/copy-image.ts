@@ -74,7 +74,11 @@ async function stageStoredCopy(ctx: TaskContext, task: TaskRecord, image: ImageR
 export function copyImageStep(flow: ImportFlowScope): Step {
   return {
     name: 'CopyImage',
-    execute: async () => stageStoredCopy(flow.ctx, flow.task, await flow.change(() => ({}))),
+    execute: async () => {
+      await stageStoredCopy(flow.ctx, flow.task, await flow.checkLock());
+      // upstream's step runs in an action_wrapper block, which saves the image when it succeeds.
+      await flow.change(() => ({}));
+    },
     revert: async (failed) => {
       if (!failed) return;
       await flow

@@ -9,11 +9,12 @@ import { runApiImageImport } from './api-image-import.js';
 import { FAILED_STORES, IMPORTING_STORES, lockIsStale } from './bookkeeping.js';
 import { resolveDestination, resolveWithDns } from './destination.js';
 import { openExternal } from './external-fetch.js';
+import { NO_IMPORT_EVENTS, type ImportEvents } from './import-events.js';
 import { ImportRepository } from './import-repo.js';
 import { runLegacyImport } from './legacy-import.js';
 import { CatalogUnavailable, fetchServiceCatalog } from './service-catalog.js';
 import { StagingArea, stagingDirectory } from './staging.js';
-import type { TaskContext } from './task-context.js';
+import { endTask, type TaskContext } from './task-context.js';
 import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import { TaskRunner } from './task-runner.js';
 import type { ImportFiltering } from './uri-filter.js';
@@ -26,6 +27,8 @@ export interface ImportServiceDeps {
   logger: Logger;
   /** Keystone unified limits, checked again when a task starts (upstream's assert_quota); none by default. */
   quotas?: Quotas;
+  /** The task and image notifications of tasks; none by default. */
+  importEvents?: ImportEvents;
 }
 
 // upstream's [wsgi] task_pool_threads default: tasks running at once in one process.
@@ -47,6 +50,8 @@ export class ImportService {
   readonly imports: ImportRepository;
   readonly staging: StagingArea;
   readonly filtering: ImportFiltering;
+  /** The notifications of tasks, also sent by the requests that create them (task.create). */
+  readonly events: ImportEvents;
   readonly #runner: TaskRunner;
   readonly #context: TaskContext;
 
@@ -58,6 +63,7 @@ export class ImportService {
     this.imports = new ImportRepository(pool, deps.images);
     this.staging = new StagingArea(stagingDirectory(config));
     this.filtering = config.import_filtering_opts;
+    this.events = deps.importEvents ?? NO_IMPORT_EVENTS;
     this.#runner = new TaskRunner(TASK_CONCURRENCY, log);
     this.#context = {
       images: deps.images,
@@ -92,6 +98,7 @@ export class ImportService {
       },
       glanceDownloadProperties: config.glance_download_properties.extra_properties,
       taskTimeToLiveHours: TASK_TIME_TO_LIVE_HOURS,
+      events: this.events,
       log,
     };
   }
@@ -108,13 +115,8 @@ export class ImportService {
   async breakStaleLock(imageId: string, holderId: string): Promise<{ holder: TaskRecord | null } | null> {
     const holder = await this.tasks.find(holderId);
     if (!lockIsStale(holder, new Date())) return null;
-    if (holder) {
-      await this.tasks.finish(
-        holder.id,
-        { status: 'failure', message: 'Expired lock preempted' },
-        TASK_TIME_TO_LIVE_HOURS,
-      );
-    }
+    if (holder)
+      await endTask(this.#context, holder, { status: 'failure', message: 'Expired lock preempted' });
     if (!(await this.imports.releaseLock(imageId, holderId))) return null;
     this.#context.log.warn(
       { imageId, holderId, status: holder?.status ?? 'missing' },
@@ -123,21 +125,27 @@ export class ImportService {
     return { holder };
   }
 
-  /** _cleanup_stale_task_progress: the stores of a task whose lock was broken leave the progress lists. */
+  /**
+   * _cleanup_stale_task_progress: the stores of a task whose lock was broken leave the progress lists; the image
+   * is saved (image.update) only when one was there.
+   */
   async cleanupStaleProgress(imageId: string, taskId: string, stale: TaskRecord): Promise<void> {
     const backend = (stale.input as { backend?: unknown } | null)?.backend;
     const stores = Array.isArray(backend) ? backend.filter((s): s is string => typeof s === 'string') : [];
     if (stores.length === 0) return;
-    await this.imports.change(imageId, taskId, (image) => {
+    let changed = false;
+    const saved = await this.imports.change(imageId, taskId, (image) => {
       const setProperties: Record<string, string> = {};
       for (const key of [IMPORTING_STORES, FAILED_STORES]) {
         const values = (image.properties[key] ?? '').split(',');
         if (stores.some((s) => values.includes(s))) {
           setProperties[key] = values.filter((v) => !stores.includes(v)).join(',');
+          changed = true;
         }
       }
       return { setProperties };
     });
+    if (changed) this.events.imageUpdated(saved);
   }
 
   /**
@@ -145,11 +153,16 @@ export class ImportService {
    * requester's, for a glance-download's requests on their behalf.
    */
   start(task: TaskRecord, authToken: string | null = null): void {
-    this.#runner.spawn(task.id, () =>
-      task.type === 'import'
-        ? runLegacyImport(task, this.#context)
-        : runApiImageImport(task, this.#context, authToken),
-    );
+    this.#runner.spawn(task.id, async () => {
+      try {
+        await (task.type === 'import'
+          ? runLegacyImport(task, this.#context)
+          : runApiImageImport(task, this.#context, authToken));
+      } finally {
+        // TaskProxy.run notifies once the executor returns, with the task as the request created it.
+        this.events.taskRan(task);
+      }
+    });
   }
 
   /** upstream's start-up cleaning of the staging area; failures are only logged. */

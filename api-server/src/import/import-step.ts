@@ -16,6 +16,11 @@ export interface ImportFlowScope {
   readonly imageId: string;
   readonly stores: Array<string | null>;
   readonly ctx: TaskContext;
-  /** One atomic change of the image, made only while the task holds its import lock. */
+  /**
+   * One save of the image (upstream's `with action_wrapper` block), made only while the task holds its import
+   * lock, and its image.update. A `decide` that throws saves nothing.
+   */
   change(decide: (image: ImageRecord) => ImportChange): Promise<ImageRecord>;
+  /** The image, once the task is known to hold its import lock (assert_task_lock): no save, no event. */
+  checkLock(): Promise<ImageRecord>;
 }

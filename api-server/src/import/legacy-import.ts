@@ -2,9 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { TaskRecord } from '../db/task-repo.js';
 import { parseCreateBody } from '../domain/create.js';
 import { isJsonObject } from '../domain/json-schema.js';
+import { nowSeconds } from '../domain/clock.js';
 import { checkStatusTransition } from '../domain/status.js';
+import type { ImageRecord } from '../domain/types.js';
 import { ingestImageData } from '../store/ingest.js';
-import { failureMessage, ImportFailed, importLimit, type TaskContext } from './task-context.js';
+import {
+  beginTask,
+  endTask,
+  failureMessage,
+  ImportFailed,
+  importLimit,
+  type TaskContext,
+} from './task-context.js';
 
 const INPUT_KEYS = ['import_from', 'import_from_format', 'image_properties'] as const;
 
@@ -29,16 +38,13 @@ export function legacyImportSourceProblem(location: unknown): string | null {
  * data at `import_from` through the upload pipeline, and make it active; the task's result names the image.
  * A failure deletes the image again, as the flow's revert does.
  */
-export async function runLegacyImport(task: TaskRecord, ctx: TaskContext): Promise<void> {
-  if (!(await ctx.tasks.beginProcessing(task.id))) return;
+export async function runLegacyImport(created: TaskRecord, ctx: TaskContext): Promise<void> {
+  const task = await beginTask(ctx, created);
+  if (task === null) return;
   const log = ctx.log.child({ taskId: task.id });
   const fail = async (err: unknown): Promise<void> => {
     log.warn({ err }, 'legacy import task failed');
-    await ctx.tasks.finish(
-      task.id,
-      { status: 'failure', message: failureMessage(err) },
-      ctx.taskTimeToLiveHours,
-    );
+    await endTask(ctx, task, { status: 'failure', message: failureMessage(err) });
   };
   const input = isJsonObject(task.input) ? task.input : {};
   const missing = INPUT_KEYS.find((key) => !Object.hasOwn(input, key));
@@ -51,7 +57,7 @@ export async function runLegacyImport(task: TaskRecord, ctx: TaskContext): Promi
     await fail(new ImportFailed(problem));
     return;
   }
-  let imageId: string | null = null;
+  let image: ImageRecord | null = null;
   try {
     // The task's creator passed tasks_api_access (an admin rule): it may create the image for its project.
     const changes = parseCreateBody(
@@ -63,16 +69,26 @@ export async function runLegacyImport(task: TaskRecord, ctx: TaskContext): Promi
       },
     );
     const created = await ctx.images.create(changes.id ?? randomUUID(), changes);
-    imageId = created.id;
+    image = created;
+    ctx.events.imageCreated(created);
     const saving = checkStatusTransition(created, 'saving');
     if (!saving.ok) throw new ImportFailed(saving.message);
-    if (!(await ctx.images.transition(created.id, 'queued', 'saving'))) {
+    const savingAt = nowSeconds();
+    if (!(await ctx.images.transition(created.id, 'queued', 'saving', savingAt))) {
       throw new ImportFailed(`Image ${created.id} is no longer queued`);
     }
+    const moved: ImageRecord = { ...created, status: 'saving', updated_at: savingAt };
+    ctx.events.imageUpdated(moved);
     const data = await ctx.openExternal(input.import_from as string);
     const limit = await importLimit(ctx, task.owner, created.id);
     const target = ctx.stores.default;
-    const result = await ingestImageData(data.body, target.store, created, limit, ctx.hashingAlgorithm);
+    ctx.events.imagePreparing(moved, null);
+    const result = await ingestImageData(data.body, target.store, created, limit, ctx.hashingAlgorithm).catch(
+      (err: unknown) => {
+        ctx.events.imageUploadFailed(created.id, err);
+        throw err;
+      },
+    );
     const saved = await ctx.images.completeUpload(created.id, {
       size: result.size,
       checksum: result.md5,
@@ -89,19 +105,23 @@ export async function runLegacyImport(task: TaskRecord, ctx: TaskContext): Promi
           'for further processing.',
       );
     }
+    // _ImportToStore saves the image after set_data, then _SaveImage saves it again.
+    ctx.events.imageUploaded(saved, null, true);
+    ctx.events.imageUpdated(saved);
   } catch (err) {
-    if (imageId !== null) {
-      await ctx.images.softDelete(imageId).catch((deleteErr: unknown) => {
-        log.error({ err: deleteErr, imageId }, 'could not delete the image of a failed import');
-      });
+    if (image !== null) {
+      const imageId = image.id;
+      const gone = image;
+      await ctx.images
+        .softDelete(imageId)
+        .then(() => ctx.events.imageDeleted(gone, new Date()))
+        .catch((deleteErr: unknown) => {
+          log.error({ err: deleteErr, imageId }, 'could not delete the image of a failed import');
+        });
     }
     await fail(err);
     return;
   }
-  await ctx.tasks.finish(
-    task.id,
-    { status: 'success', result: { image_id: imageId } },
-    ctx.taskTimeToLiveHours,
-  );
-  log.info({ imageId }, 'legacy import task completed');
+  await endTask(ctx, task, { status: 'success', result: { image_id: image.id } });
+  log.info({ imageId: image.id }, 'legacy import task completed');
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ImageRepository } from '../db/image-repo.js';
-import type { TaskRecord, TaskRepository } from '../db/task-repo.js';
+import type { TaskOutcome, TaskRecord, TaskRepository } from '../db/task-repo.js';
 import type { DomainConfig } from '../domain/types.js';
 import type { Quotas } from '../quota/quotas.js';
 import { GlanceError } from '../domain/errors.js';
@@ -10,6 +10,7 @@ import type { IngestLimit } from '../store/ingest.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
 import type { StoreRegistry } from '../store/registry.js';
 import { FetchFailed, type ExternalData } from './external-fetch.js';
+import type { ImportEvents } from './import-events.js';
 import { ImageGone, ImportAborted, type ImportRepository } from './import-repo.js';
 import { CatalogUnavailable, type ServiceCatalog } from './service-catalog.js';
 import type { StagingArea } from './staging.js';
@@ -42,7 +43,30 @@ export interface TaskContext {
   hashingAlgorithm: string;
   /** How long a finished task is kept ([task] task_time_to_live). */
   taskTimeToLiveHours: number;
+  /** The task and image notifications a task sends. */
+  events: ImportEvents;
   log: Logger;
+}
+
+/** begin_processing with its task.processing; the processing task, or null when it had already moved on. */
+export async function beginTask(ctx: TaskContext, task: TaskRecord): Promise<TaskRecord | null> {
+  if (!(await ctx.tasks.beginProcessing(task.id))) return null;
+  const processing: TaskRecord = { ...task, status: 'processing' };
+  ctx.events.taskProcessing(processing);
+  return processing;
+}
+
+/** succeed/fail with its task.success or task.failure; false when the task had already ended. */
+export async function endTask(ctx: TaskContext, task: TaskRecord, outcome: TaskOutcome): Promise<boolean> {
+  const expires = await ctx.tasks.finish(task.id, outcome, ctx.taskTimeToLiveHours);
+  if (expires === null) return false;
+  ctx.events.taskEnded({
+    ...task,
+    status: outcome.status,
+    expires_at: expires,
+    ...(outcome.status === 'success' ? { result: outcome.result } : { message: outcome.message }),
+  });
+  return true;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ConfigError } from '../config/errors.js';
 import type { IniDocument, IniEntry } from '../config/ini.js';
+import { isSecretKey } from '../config/known-options.js';
+import { SubstitutionError, substitute } from '../config/substitute.js';
 import { bool, int, list, optionalStr } from '../config/values.js';
 import { parseTransportUrl, TransportUrlError, type TransportTarget } from './transport-url.js';
 
@@ -56,11 +58,24 @@ export function notifySettings(doc: IniDocument): NotifySettings {
   const where = (section: Section, key: string): string =>
     `${entry(section, key)?.source ?? '<default>'}:${section}:${key}`;
 
-  /** Reads one option through its zod schema; a bad value is a problem that names the option, never its value. */
+  /**
+   * Reads one option as oslo.config does ($name and ${group.name} expanded, $$ a literal $) through its zod schema;
+   * a bad value is a problem that names the option, never its value.
+   */
   function read<T>(section: Section, key: string, schema: z.ZodType<T>, fallback: T): T {
     const found = entry(section, key);
     if (found === undefined) return fallback;
-    const result = schema.safeParse(found.value);
+    let value: string;
+    try {
+      value = substitute(found.value, section, doc);
+    } catch (error) {
+      if (!(error instanceof SubstitutionError)) throw error;
+      // The reference of a secret (a transport URL's password) would quote part of it.
+      const why = isSecretKey(key) ? 'has a $ reference that cannot be resolved' : error.message;
+      problems.push(`${where(section, key)}: ${why} (write $$ for a literal $)`);
+      return fallback;
+    }
+    const result = schema.safeParse(value);
     if (result.success) return result.data;
     problems.push(`${where(section, key)}: ${result.error.issues.map((i) => i.message).join('; ')}`);
     return fallback;

@@ -41,7 +41,7 @@ function namespaceValues(body: WsObject, ctx: RequestContext): NamespaceValues {
 
 /** /v2/metadefs/namespaces and /v2/metadefs/namespaces/{ns} (upstream's metadef_namespaces.py). */
 export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): void {
-  const { access, schemas } = deps;
+  const { access, schemas, events } = deps;
   const repo = access.repo;
 
   const list = async (req: Request, res: Response): Promise<void> => {
@@ -100,9 +100,10 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
       (name) => `The metadata definition namespace=${name} already exists.`,
     );
     const name = values.namespace;
+    events.namespaceCreated(ns);
     try {
       for (const assoc of (body.resource_type_associations ?? []) as WsObject[]) {
-        await unlessDuplicate(
+        const associated = await unlessDuplicate(
           () =>
             repo.associate(
               ns.id,
@@ -117,6 +118,7 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
             `The metadata definition resource-type association of resource-type=${rt} to namespace=${name} ` +
             'already exists.',
         );
+        events.resourceTypeAssociated(name, associated);
       }
       for (const obj of (body.objects ?? []) as WsObject[]) {
         const { row, columns } = objectValues(obj);
@@ -125,16 +127,18 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
           () => repo.createObject(ns.id, row, at),
           (o) => `A metadata definition object with name=${o} already exists in namespace=${name}.`,
         );
+        events.objectCreated(name, obj, at);
       }
       for (const tag of (body.tags ?? []) as WsObject[]) {
         const tagName = tag.name as string;
         checkFourByte(invalid, [{ name: tagName }, name]);
-        await unlessDuplicate(
+        const tagRow = await unlessDuplicate(
           () => repo.createTag(ns.id, tagName, at),
           (t) =>
             `A metadata tag with name=${t} already exists in namespace=${name}. (Please note that metadata tag ` +
             'names are case insensitive).',
         );
+        events.tagsCreated(name, [tagRow]);
       }
       for (const [propName, prop] of Object.entries((body.properties ?? {}) as WsObject)) {
         const schema = toJson(PROPERTY_TYPE, prop);
@@ -143,10 +147,13 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
           () => repo.createProperty(ns.id, propName, pythonJson(schema), at),
           (p) => `A metadata definition property with name=${p} already exists in namespace=${name}.`,
         );
+        events.propertyCreated(name, propName, schema);
       }
     } catch (err) {
       // Upstream removes the half-made namespace on a conflict, but keeps it when the input was invalid.
-      if (err instanceof GlanceError && !(err instanceof Invalid)) await repo.deleteNamespace(ns.id);
+      if (err instanceof GlanceError && !(err instanceof Invalid) && (await repo.deleteNamespace(ns.id))) {
+        events.namespaceDeleted(ns);
+      }
       throw err;
     }
     requestLocals(res).log.info({ namespace: name }, 'metadef namespace created');
@@ -206,6 +213,8 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
           n,
       );
     }
+    // upstream saves (and notifies) whether or not anything changed.
+    events.namespaceUpdated({ ...ns, ...values }, ns.namespace);
     // The answer keeps the timestamps read before the update, as upstream's does.
     sendModel(res, 200, NAMESPACE, namespaceModel({ ...ns, ...values }));
   };
@@ -218,6 +227,7 @@ export function mountMetadefNamespaces(router: Router, deps: MetadefRouteDeps): 
     if (!(await repo.deleteNamespace(ns.id))) {
       throw new NotFound(`The specified namespace ${ns.namespace} could not be found`);
     }
+    events.namespaceDeleted(ns);
     requestLocals(res).log.info({ namespace: ns.namespace }, 'metadef namespace deleted');
     sendDeleted(res);
   };

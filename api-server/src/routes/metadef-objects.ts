@@ -18,7 +18,7 @@ const objectHref = (namespace: string, name: string): string =>
 
 /** /v2/metadefs/namespaces/{ns}/objects[/{name}] (upstream's metadef_objects.py). */
 export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): void {
-  const { access, schemas } = deps;
+  const { access, schemas, events } = deps;
   const repo = access.repo;
   const notFound = (name: string): NotFound => new NotFound(`Could not find metadata object ${name}`);
 
@@ -49,6 +49,7 @@ export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): voi
       () => repo.createObject(ns.id, row, at),
       (o) => `A metadata definition object with name=${o} already exists in namespace=${name}.`,
     );
+    events.objectCreated(name, body, at);
     sendModel(
       res,
       201,
@@ -93,6 +94,7 @@ export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): voi
           `name=${obj.name} in namespace=${name}.`,
       );
     }
+    events.objectUpdated(ns.namespace, body, obj);
     // The answer is the request's object with the timestamps read before the update, as upstream's is.
     sendModel(
       res,
@@ -123,6 +125,7 @@ export function mountMetadefObjects(router: Router, deps: MetadefRouteDeps): voi
     if (!(await repo.deleteObject(obj.id))) {
       throw new NotFound(`The specified metadata object ${obj.name} could not be found`);
     }
+    events.objectDeleted(ns.namespace, obj);
     sendDeleted(res);
   };
 

@@ -22,7 +22,7 @@ function storedSchema(body: WsObject): JsonValue {
 
 /** /v2/metadefs/namespaces/{ns}/properties[/{name}] (upstream's metadef_properties.py). */
 export function mountMetadefProperties(router: Router, deps: MetadefRouteDeps): void {
-  const { access, schemas } = deps;
+  const { access, schemas, events } = deps;
   const repo = access.repo;
   const notFound = (name: string): NotFound => new NotFound(`Could not find property ${name}`);
 
@@ -46,6 +46,7 @@ export function mountMetadefProperties(router: Router, deps: MetadefRouteDeps): 
       () => repo.createProperty(ns.id, propertyName, pythonJson(schema), nowSeconds()),
       (p) => `A metadata definition property with name=${p} already exists in namespace=${name}.`,
     );
+    events.propertyCreated(name, propertyName, schema);
     sendModel(res, 201, PROPERTY_TYPE, propertyModel(created));
   };
 
@@ -104,6 +105,7 @@ export function mountMetadefProperties(router: Router, deps: MetadefRouteDeps): 
       );
       saved = { ...property, name: next.name, json_schema: pythonJson(next.json_schema), updated_at: at };
     }
+    events.propertyUpdated(ns.namespace, next.name, next.json_schema, property.name);
     sendModel(res, 200, PROPERTY_TYPE, propertyModel(saved));
   };
 
@@ -121,6 +123,7 @@ export function mountMetadefProperties(router: Router, deps: MetadefRouteDeps): 
     if (!(await repo.deleteProperty(property.id))) {
       throw new NotFound(`The specified property ${property.name} could not be found`);
     }
+    events.propertyDeleted(ns.namespace, property);
     sendDeleted(res);
   };
 

@@ -17,7 +17,7 @@ import { type MetadefRouteDeps } from '../services/metadef-access.js';
 
 /** /v2/metadefs/resource_types and a namespace's associations (upstream's metadef_resource_types.py). */
 export function mountMetadefResourceTypes(router: Router, deps: MetadefRouteDeps): void {
-  const { access, schemas } = deps;
+  const { access, schemas, events } = deps;
   const repo = access.repo;
 
   const list = async (_req: Request, res: Response): Promise<void> => {
@@ -58,6 +58,7 @@ export function mountMetadefResourceTypes(router: Router, deps: MetadefRouteDeps
         `The metadata definition resource-type association of resource-type=${rt} to namespace=${name} ` +
         'already exists.',
     );
+    events.resourceTypeAssociated(name, assoc);
     sendModel(res, 201, RESOURCE_TYPE_ASSOCIATION, associationModel(assoc));
   };
 
@@ -76,6 +77,7 @@ export function mountMetadefResourceTypes(router: Router, deps: MetadefRouteDeps
       );
     }
     if (!(await repo.dissociate(ns.id, assoc.resource_type_id))) throw notFound;
+    events.resourceTypeDissociated(ns.namespace, assoc);
     sendDeleted(res);
   };
 

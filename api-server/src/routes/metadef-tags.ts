@@ -26,7 +26,7 @@ function duplicateTag(name: string, namespace: string): string {
 
 /** /v2/metadefs/namespaces/{ns}/tags[/{name}] (upstream's metadef_tags.py). */
 export function mountMetadefTags(router: Router, deps: MetadefRouteDeps): void {
-  const { access, schemas } = deps;
+  const { access, schemas, events } = deps;
   const repo = access.repo;
   const notFound = (name: string): NotFound => new NotFound(`Could not find metadata tag ${name}`);
 
@@ -52,9 +52,14 @@ export function mountMetadefTags(router: Router, deps: MetadefRouteDeps): void {
     access.enforce(ctx, 'add_metadef_tags', ns);
     const append = TRUE_STRINGS.has((req.get('X-Openstack-Append') ?? '').trim().toLowerCase());
     if (names.length > 0) {
+      const at = nowSeconds();
       await unlessDuplicate(
-        () => repo.createTags(ns.id, names, append, nowSeconds()),
+        () => repo.createTags(ns.id, names, append, at),
         (t) => duplicateTag(t, name),
+      );
+      events.tagsCreated(
+        name,
+        names.map((tag) => ({ name: tag, created_at: at, updated_at: at })),
       );
     }
     sendModel(res, 201, METADEF_TAGS, { tags: names.map((t) => ({ name: t })) });
@@ -81,6 +86,7 @@ export function mountMetadefTags(router: Router, deps: MetadefRouteDeps): void {
       () => repo.createTag(ns.id, tagName, nowSeconds()),
       (t) => duplicateTag(t, name),
     );
+    events.tagsCreated(name, [tag]);
     sendModel(res, 201, METADEF_TAG, tagModel(tag));
   };
 
@@ -100,6 +106,7 @@ export function mountMetadefTags(router: Router, deps: MetadefRouteDeps): void {
         (t) => duplicateTag(t, name),
       );
     }
+    events.tagUpdated(ns.namespace, newName, tag);
     // The answer keeps the timestamps read before the update, as upstream's does.
     sendModel(res, 200, METADEF_TAG, tagModel({ ...tag, name: newName }));
   };
@@ -116,6 +123,7 @@ export function mountMetadefTags(router: Router, deps: MetadefRouteDeps): void {
     if (!(await repo.deleteTag(tag.id))) {
       throw new NotFound(`The specified metadata tag ${tag.name} could not be found`);
     }
+    events.tagDeleted(ns.namespace, tag);
     sendDeleted(res);
   };
 

@@ -27,7 +27,6 @@ import { IMAGE_TOO_LARGE } from '../store/limit.js';
 import { readLocations } from '../store/read-locations.js';
 import type { StoreEntry, StoreRegistry } from '../store/registry.js';
 import type { ByteRange } from '../store/store.js';
-import type { UploadFailure } from '../notify/index.js';
 import { NotImageOwner, type ImageAccess, type VisibleImage } from './image-access.js';
 import type { ImageEvents } from './image-events.js';
 
@@ -88,21 +87,6 @@ function quotaExceededMessage(size: number | null, remaining: number): string {
 }
 
 /** How upstream's notifier (ImageProxy.set_data) names a failure to store an upload. */
-function uploadFailureKind(err: unknown): UploadFailure {
-  if (err instanceof StoreError) {
-    if (err.kind === 'storage-full') return 'storage_full';
-    if (err.kind === 'write-denied') return 'write_denied';
-    if (err.kind === 'duplicate') return 'duplicate';
-  }
-  if (err instanceof Forbidden) return 'forbidden';
-  if (err instanceof NotFound) return 'not_found';
-  return 'internal_error';
-}
-
-// Our own messages never carry secrets; a failure from elsewhere is named by its class only.
-const errorText = (err: unknown): string =>
-  err instanceof GlanceError || err instanceof StoreError ? err.message : 'the upload failed';
-
 const unread = (err: unknown): unknown => (err instanceof GlanceError ? new DataLeftUnread(err) : err);
 
 /** What a download sends: `data` is the whole image of `size` bytes, or the `span` of it asked for. */
@@ -194,7 +178,7 @@ export class ImageDataService {
         return ingested;
       },
       storeFailure: (err) => storeFailure(err, image.id),
-      failed: (err) => this.deps.events.uploadFailed(uploadFailureKind(err), image.id, errorText(err)),
+      failed: (err) => this.deps.events.uploadFailedWith(image.id, err),
     });
 
     const saved = await images.completeUpload(image.id, {

@@ -1,3 +1,4 @@
+import { Forbidden, GlanceError, NotFound } from '../domain/errors.js';
 import type { ImageRecord, MemberRecord } from '../domain/types.js';
 import {
   imageDataPayload,
@@ -14,6 +15,23 @@ import {
   type Notifier,
   type UploadFailure,
 } from '../notify/index.js';
+import { StoreError } from '../store/errors.js';
+
+/** Which of set_data's exception branches a failure to store data falls in. */
+function uploadFailureKind(err: unknown): UploadFailure {
+  if (err instanceof StoreError) {
+    if (err.kind === 'storage-full') return 'storage_full';
+    if (err.kind === 'write-denied') return 'write_denied';
+    if (err.kind === 'duplicate') return 'duplicate';
+  }
+  if (err instanceof Forbidden) return 'forbidden';
+  if (err instanceof NotFound) return 'not_found';
+  return 'internal_error';
+}
+
+// Our own messages never carry secrets; a failure from elsewhere is named by its class only.
+const errorText = (err: unknown): string =>
+  err instanceof GlanceError || err instanceof StoreError ? err.message : 'the upload failed';
 
 /** An image as upstream's notification formatter sees it. */
 export function imageNotice(image: ImageRecord, status: string = image.status): ImageNotice {
@@ -97,6 +115,11 @@ export class ImageEvents {
         priority: 'ERROR',
       });
     }
+  }
+
+  /** image.upload at ERROR priority for the failure `err` of storing the image's data. */
+  uploadFailedWith(imageId: string, err: unknown): void {
+    this.uploadFailed(uploadFailureKind(err), imageId, errorText(err));
   }
 
   /** image.delete, after the image was marked deleted. */

@@ -203,6 +203,8 @@ export class ImageImportService {
       );
     }
     if (stale) await imports.cleanupStaleProgress(image.id, task.id, stale);
+    // upstream adds the task (task.create) once it holds the lock and has cleaned up after a stale one.
+    imports.events.taskCreated(task);
     imports.start(task, ctx.authToken);
     log.info({ imageId: image.id, taskId: task.id, method: request.method }, 'image import accepted');
     return { remoteRequestId: null };

@@ -5,6 +5,7 @@ import type { MetadefSchemas } from '../domain/metadef-bodies.js';
 import type { ListLimits } from '../domain/metadef-query.js';
 import type { NamespaceRecord } from '../domain/metadef-types.js';
 import { Forbidden, NotFound } from '../domain/errors.js';
+import { MetadefEvents, type NamespaceContent } from './metadef-events.js';
 
 /** How a controller words a namespace it cannot use: each of upstream's metadef controllers has its own. */
 export type NamespaceMiss =
@@ -26,6 +27,7 @@ export class MetadefAccess {
   constructor(
     readonly repo: MetadefRepository,
     private readonly policy: Policy,
+    private readonly events: MetadefEvents = new MetadefEvents(),
   ) {}
 
   /** _is_namespace_visible */
@@ -65,16 +67,13 @@ export class MetadefAccess {
    * DELETE /v2/metadefs/namespaces/{ns}/objects|properties|tags: everything of that kind in the namespace, as
    * the namespace controller's delete_objects, delete_properties and delete_tags.
    */
-  async deleteContent(
-    ctx: RequestContext,
-    name: string,
-    kind: 'objects' | 'properties' | 'tags',
-  ): Promise<void> {
+  async deleteContent(ctx: RequestContext, name: string, kind: NamespaceContent): Promise<void> {
     const ns = await this.find(ctx, name);
     this.enforce(ctx, 'delete_metadef_namespace', ns);
     if (kind === 'tags') this.enforce(ctx, 'delete_metadef_tags', ns);
     if (ns.protected) throw protectedNamespace(ns);
     await this.repo.deleteContent(ns.id, kind);
+    this.events.namespaceContentDeleted(ns, kind);
   }
 
   /** MetadefAPIPolicy._enforce */
@@ -99,4 +98,6 @@ export interface MetadefRouteDeps {
   schemas: MetadefSchemas;
   limits: ListLimits;
   jsonLimit: number;
+  /** The metadef_* notifications (the same MetadefEvents `access` was given). */
+  events: MetadefEvents;
 }

@@ -78,6 +78,7 @@ export class Tasks {
       requestId,
       input,
     });
+    imports.events.taskCreated(task);
     imports.start(task);
     return task;
   }

@@ -186,6 +186,39 @@ rabbit_quorum_queue = true
       /names no topic/,
     );
   });
+
+  test('values are read as oslo.config reads them: $$ is a literal dollar, $name and ${group.name} expand', () => {
+    const s = settings(`[DEFAULT]
+rabbit_host = mq.example
+transport_url = rabbit://openstack:pa$$word@$rabbit_host:5672/
+control_exchange = \${oslo_messaging_notifications.exchange_name}
+[oslo_messaging_notifications]
+driver = messagingv2
+exchange_name = images
+topics = $topic_name
+topic_name = notifications
+`);
+    expect(s.transport.hosts).toEqual([
+      { hostname: 'mq.example', port: 5672, username: 'openstack', password: 'pa$word' },
+    ]);
+    expect(s.transportUrl).toBe('rabbit://openstack:pa$word@mq.example:5672/');
+    expect(s.exchange).toBe('images');
+    expect(s.topics).toEqual(['notifications']);
+  });
+
+  test('a reference to nothing is refused; in a transport URL without quoting the secret around it', () => {
+    const problems = refusal(`[DEFAULT]
+transport_url = rabbit://openstack:pa$sword@127.0.0.1:5672/
+[oslo_messaging_notifications]
+driver = messagingv2
+topics = $nothing
+`);
+    expect(problems).toEqual([
+      'glance-api.conf:oslo_messaging_notifications:topics: refers to $nothing, which is not set (write $$ for a literal $)',
+      'glance-api.conf:DEFAULT:transport_url: has a $ reference that cannot be resolved (write $$ for a literal $)',
+    ]);
+    expect(problems.join('\n')).not.toContain('sword');
+  });
 });
 
 describe('transport URLs', () => {
