@@ -12,6 +12,7 @@ import { TerminalError } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../runtime/finalizers.js';
 import type { KubeClient } from '../runtime/kube-client.js';
+import type { UrlPolicy } from '../net/url-policy.js';
 import type { AdminConnectors } from './admin-clients.js';
 import { deleteCephResources } from './ceph.js';
 import { notify, type ReconcileContext } from './context.js';
@@ -27,6 +28,8 @@ export interface GlanceReconcilerOptions {
   events: EventRecorder;
   /** Opens the admin sessions to MariaDB, Keystone and Ceph for each reconcile. */
   connect: AdminConnectors;
+  /** Where keystone.authUrl may point, checked before any session is opened. */
+  urlPolicy: UrlPolicy;
   /** Success is re-checked this often: drift outside Kubernetes (Keystone, MariaDB, Ceph) has no watch. */
   resyncMs: number;
   /** A Stalled object is retried this often, in case its Secrets were fixed. */
@@ -74,7 +77,8 @@ export class GlanceServiceReconciler {
     spec: GlanceServiceSpec,
     work: (sessions: AdminSessions) => Promise<ReconcileResult>,
   ): Promise<ReconcileResult> {
-    const opened = await openSessions({ kube: this.opts.kube, gs, spec, connect: this.opts.connect });
+    const { kube, connect, urlPolicy } = this.opts;
+    const opened = await openSessions({ kube, gs, spec, connect, policy: urlPolicy });
     if (!('sessions' in opened)) {
       return this.finish(gs, { steps: [failedStep(opened.step, opened.error)], failure: opened });
     }
