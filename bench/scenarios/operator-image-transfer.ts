@@ -128,8 +128,13 @@ export const operatorImageTransfer: RunnableScenario = {
     const server = await serveFile(file, '127.0.0.1');
     const stopServer = ctx.cleanups.add('the image file server', () => server.close());
     try {
-      // The operator refuses loopback sources unless its URL policy allows them: this one, by its port.
-      const allow = { URL_POLICY_ALLOW: `127.0.0.1:${new URL(server.url).port}` };
+      // The operator refuses loopback unless its URL policy allows it: this source, the stack's Keystone and
+      // our api-server, each by its port.
+      const port = (url: string) => new URL(url).port || '80';
+      const allowed = [server.url, stackValue('OS_AUTH_URL'), ctx.ours.url].map(
+        (u) => `127.0.0.1:${port(u)}`,
+      );
+      const allow = { URL_POLICY_ALLOW: allowed.join(',') };
       const space = await operatorNamespace(
         kube,
         ctx.cleanups,

@@ -48,10 +48,10 @@ async function main(): Promise<number> {
     deletionTimeoutMs: opts.DELETION_TIMEOUT_SECONDS * 1000,
     workers: opts.WORKERS,
   };
-  const controller = createGlanceController(shared);
-  // The kube-apiserver is refused as a source whatever the settings' ranges say: its address is where the
-  // operator's own credentials go.
+  // The kube-apiserver is refused as a source or endpoint whatever the settings' ranges say: its address is
+  // where the operator's own credentials go.
   const urlPolicy = new UrlPolicy(opts, await apiServerAddresses(config.getCurrentCluster()?.server));
+  const controller = createGlanceController({ ...shared, urlPolicy });
   const images = createImageController({
     ...shared,
     urlPolicy,

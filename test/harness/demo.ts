@@ -126,8 +126,9 @@ async function main(): Promise<void> {
   say(`serving a qcow2 made by qemu-img at ${server.url}`);
 
   // The operator refuses the cluster's ranges and this machine's address (the kube-apiserver's): the demo's
-  // source, on that address, is allowed by its port alone.
+  // source and Keystone, on that address, are allowed by their ports alone.
   const sourcePort = new URL(server.url).port;
+  const keystonePort = new URL(stack.OS_AUTH_URL).port || '80';
   const release: ChartRelease = {
     kubeconfig: stack.KUBECONFIG,
     namespace: OPERATOR_NAMESPACE,
@@ -136,12 +137,13 @@ async function main(): Promise<void> {
     replicas: 2,
     urlPolicy: {
       deny: [stack.POD_CIDR, stack.SERVICE_CIDR, stack.POD_HOST_IP],
-      allow: [`${stack.POD_HOST_IP}:${sourcePort}`],
+      allow: [`${stack.POD_HOST_IP}:${sourcePort}`, `${stack.POD_HOST_IP}:${keystonePort}`],
     },
   };
   say(
     `helm install of charts/glance-operator into ${OPERATOR_NAMESPACE} (image ${stack.GLANCE_IMAGE}, 2 replicas, ` +
-      `sources allowed from ${stack.POD_HOST_IP}:${sourcePort} only among the cluster's addresses)`,
+      `sources allowed from ${stack.POD_HOST_IP}:${sourcePort} and Keystone at ${stack.POD_HOST_IP}:${keystonePort} ` +
+      "only among the cluster's addresses)",
   );
   await installOperatorChart(release);
 

@@ -35,6 +35,13 @@ export const SECRET_ACCESS_NOTE = `The operator reads the Secret only if it is l
  */
 export const keystonePasswordSecretName = (glanceService: string) => `${glanceService}-keystone-password`;
 export const GENERATED_PASSWORD_KEY = 'password';
+/** The port of a GlanceService's API pods and Service. */
+export const API_PORT = 9292;
+/** The API Service the operator creates for a GlanceService. */
+export const apiServiceName = (glanceService: string) => `${glanceService}-api`;
+/** That Service's cluster URL: the default of every Keystone endpoint, and the operator's own to reach. */
+export const apiServiceUrl = (glanceService: string, namespace: string) =>
+  `http://${apiServiceName(glanceService)}.${namespace}.svc:${API_PORT}`;
 
 // Names end up in SQL, Ceph caps and CLI arguments: restrict them to characters that need no quoting there.
 const k8sName = z

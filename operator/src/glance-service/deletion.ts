@@ -18,12 +18,15 @@ import { deleteKeystoneRegistration } from './keystone.js';
 import { FINALIZER, objectNames } from './names.js';
 import { openCeph, openDatabase, openKeystone } from './sessions.js';
 import { writeGlanceStatus, type StatusUpdate } from './status.js';
+import type { UrlPolicy } from '../net/url-policy.js';
 
 /** How often a deleted GlanceService looks again at the Images it waits for (they have no watch on it). */
 export const IMAGES_POLL_MS = 5_000;
 
 export interface DeletionDeps {
   connect: AdminConnectors;
+  /** Keystone's URL is checked again at deletion: the spec may have changed since it was last reached. */
+  urlPolicy: UrlPolicy;
   /** How long after its deletionTimestamp a GlanceService keeps trying; then it leaves what is left. */
   deletionTimeoutMs: number;
   stalledRetryMs: number;
@@ -55,9 +58,9 @@ export async function imagesUsing(ctx: Pick<CleanupContext, 'kube' | 'gs'>): Pro
     .sort();
 }
 
-function cleanupParts(ctx: CleanupContext, connect: AdminConnectors): Part[] {
+function cleanupParts(ctx: CleanupContext, deps: DeletionDeps): Part[] {
   const { gs, spec, kube } = ctx;
-  const opening = { kube, gs, spec, connect };
+  const opening = { kube, gs, spec, connect: deps.connect, policy: deps.urlPolicy };
   const k = spec.keystone;
   const parts: Part[] = [
     {
@@ -139,7 +142,7 @@ export async function finalizeGlanceService(
   const waiting = await waitForImages(full, clock);
   if (waiting) return waiting;
   const failures: Failure[] = [];
-  for (const part of cleanupParts(full, deps.connect)) {
+  for (const part of cleanupParts(full, deps)) {
     try {
       await part.remove();
     } catch (error) {

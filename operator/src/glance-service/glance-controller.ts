@@ -1,11 +1,15 @@
 import { GLANCE_SERVICE } from '../api/glance-service-types.js';
+import { UrlPolicy, urlPolicyEnv } from '../net/url-policy.js';
 import { Controller, type ResourceControllerOptions } from '../runtime/controller.js';
 import { watchCustomResource, watchLabelled, type WatchedKind } from '../runtime/watch.js';
 import { liveAdminConnectors } from './live-admin-clients.js';
 import { MANAGED_SELECTOR } from './names.js';
 import { GlanceServiceReconciler } from './reconciler.js';
 
-export type GlanceControllerOptions = ResourceControllerOptions;
+export interface GlanceControllerOptions extends ResourceControllerOptions {
+  /** Where keystone.authUrl may point: the operator's settings (default: the policy's built-in refusals only). */
+  urlPolicy?: UrlPolicy;
+}
 
 // The kinds a GlanceService owns (the images claim is not owned: see workload.ts).
 const OWNED: WatchedKind[] = [
@@ -21,7 +25,12 @@ export function createGlanceController(opts: GlanceControllerOptions): Controlle
   const primary = watchCustomResource(kube, GLANCE_SERVICE, namespace);
   // Only objects carrying the operator's label are cached, not every Secret in the cluster.
   const owned = OWNED.map((kind) => watchLabelled(kube, kind, namespace, MANAGED_SELECTOR));
-  const reconciler = new GlanceServiceReconciler({ ...opts, connect: liveAdminConnectors(opts.metrics) });
+  const urlPolicy = opts.urlPolicy ?? new UrlPolicy(urlPolicyEnv.parse({}));
+  const reconciler = new GlanceServiceReconciler({
+    ...opts,
+    urlPolicy,
+    connect: liveAdminConnectors(opts.metrics, urlPolicy),
+  });
   return new Controller({
     name: 'glanceservice',
     config: kube.config,

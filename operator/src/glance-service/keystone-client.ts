@@ -1,3 +1,4 @@
+import type { EndpointHttp } from '../net/endpoint-http.js';
 import type { KeystoneAdmin } from './admin-clients.js';
 
 /** A Keystone v3 admin API call that did not succeed. */
@@ -65,21 +66,25 @@ function authBody(c: PasswordCredentials) {
  * Whether Keystone accepts these credentials: 201 yes, 401 no, anything else an error. A token request
  * changes nothing in Keystone (fernet tokens are not stored), so it is how a password is checked.
  */
-export async function checkPassword(authUrl: string, credentials: PasswordCredentials): Promise<boolean> {
-  const res = await fetch(`${authUrl}/auth/tokens?nocatalog`, {
+export async function checkPassword(
+  http: EndpointHttp,
+  authUrl: string,
+  credentials: PasswordCredentials,
+): Promise<boolean> {
+  const res = await http.request(`${authUrl}/auth/tokens?nocatalog`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(authBody(credentials)),
-    signal: AbortSignal.timeout(TIMEOUT_MS),
+    timeoutMs: TIMEOUT_MS,
   });
-  await res.arrayBuffer();
   if (res.status === 201) return true;
   if (res.status === 401) return false;
   throw new KeystoneError(res.status, `Keystone answered a token request with HTTP ${res.status}`);
 }
 
 /**
- * Just the Keystone v3 calls the operator makes, with a project-scoped admin token renewed before it expires.
+ * Just the Keystone v3 calls the operator makes, with a project-scoped admin token renewed before it expires,
+ * each through `http` (the URL policy: the admin password and token go only to an allowed Keystone).
  * Every call that changes Keystone goes through `onWrite`, for the operator's write metrics.
  */
 export class KeystoneClient implements KeystoneAdmin {
@@ -88,42 +93,48 @@ export class KeystoneClient implements KeystoneAdmin {
   constructor(
     readonly authUrl: string,
     private readonly admin: PasswordCredentials,
+    private readonly http: EndpointHttp,
     private readonly onWrite: (operation: string) => void,
   ) {}
 
   /** Gets an admin token; throws KeystoneError(401) when Keystone refuses the credentials. */
   async authenticate(): Promise<void> {
-    const res = await fetch(`${this.authUrl}/auth/tokens?nocatalog`, {
+    const res = await this.http.request(`${this.authUrl}/auth/tokens?nocatalog`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(authBody(this.admin)),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      timeoutMs: TIMEOUT_MS,
     });
-    const body = (await res.json().catch(() => ({}))) as { token?: { expires_at?: string } };
-    const value = res.headers.get('x-subject-token');
-    if (res.status !== 201 || !value) {
+    let body: { token?: { expires_at?: string } } = {};
+    try {
+      body = JSON.parse(res.text) as typeof body;
+    } catch {
+      // Not JSON: the status says what went wrong.
+    }
+    const value = res.headers['x-subject-token'];
+    if (res.status !== 201 || typeof value !== 'string' || !value) {
       throw new KeystoneError(res.status, `Keystone refused the admin credentials (HTTP ${res.status})`);
     }
     this.token = { value, expiresAt: Date.parse(body.token?.expires_at ?? '') || Date.now() + 300_000 };
   }
 
   checkPassword(credentials: PasswordCredentials): Promise<boolean> {
-    return checkPassword(this.authUrl, credentials);
+    return checkPassword(this.http, this.authUrl, credentials);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     if (!this.token || this.token.expiresAt - Date.now() < 60_000) await this.authenticate();
     if (method !== 'GET' && method !== 'HEAD') this.onWrite(`${method} ${path.split('?')[0]?.split('/')[1]}`);
-    const res = await fetch(`${this.authUrl}${path}`, {
+    const res = await this.http.request(`${this.authUrl}${path}`, {
       method,
       headers: {
         'X-Auth-Token': this.token?.value ?? '',
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      timeoutMs: TIMEOUT_MS,
     });
-    const text = method === 'HEAD' ? '' : await res.text();
+    const text = method === 'HEAD' ? '' : res.text;
     if (res.status >= 400 && res.status !== 404) {
       let message = text.slice(0, 300);
       try {

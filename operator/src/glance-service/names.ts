@@ -1,11 +1,15 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import {
   API_VERSION,
+  apiServiceName,
+  apiServiceUrl,
   GROUP,
   GLANCE_SERVICE_KIND,
   keystonePasswordSecretName,
   type GlanceService,
 } from '../api/glance-service-types.js';
+
+export { API_PORT } from '../api/glance-service-types.js';
 
 export const FINALIZER = `${GROUP}/cleanup`;
 export const MANAGED_BY = 'glance-operator';
@@ -13,12 +17,11 @@ export const MANAGED_BY = 'glance-operator';
 export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 export const CONFIG_HASH_ANNOTATION = `${GROUP}/config-hash`;
 export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
-export const API_PORT = 9292;
 
 /** The names of everything one GlanceService owns, derived from its name alone. */
 export function objectNames(name: string) {
   return {
-    api: `${name}-api`,
+    api: apiServiceName(name),
     config: `${name}-config`,
     dbPassword: `${name}-db-password`,
     keystonePassword: keystonePasswordSecretName(name),
@@ -58,5 +61,5 @@ export function ownerReference(gs: GlanceService): V1OwnerReference {
 
 /** The cluster URL of the API Service: the default of every Keystone endpoint. */
 export function serviceUrl(gs: GlanceService): string {
-  return `http://${objectNames(gs.metadata.name).api}.${gs.metadata.namespace}.svc:${API_PORT}`;
+  return apiServiceUrl(gs.metadata.name, gs.metadata.namespace);
 }

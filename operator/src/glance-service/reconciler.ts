@@ -11,6 +11,7 @@ import { TerminalError } from '../runtime/errors.js';
 import type { EventRecorder } from '../runtime/events.js';
 import { addFinalizer, hasFinalizer } from '../runtime/finalizers.js';
 import type { KubeClient } from '../runtime/kube-client.js';
+import type { UrlPolicy } from '../net/url-policy.js';
 import type { AdminConnectors } from './admin-clients.js';
 import type { ReconcileContext } from './context.js';
 import { finalizeGlanceService } from './deletion.js';
@@ -24,6 +25,8 @@ export interface GlanceReconcilerOptions {
   events: EventRecorder;
   /** Opens the admin sessions to MariaDB, Keystone and Ceph for each reconcile. */
   connect: AdminConnectors;
+  /** Where keystone.authUrl may point, checked before any session is opened. */
+  urlPolicy: UrlPolicy;
   /** Success is re-checked this often: drift outside Kubernetes (Keystone, MariaDB, Ceph) has no watch. */
   resyncMs: number;
   /** A Stalled object is retried this often, in case its Secrets were fixed. */
@@ -73,7 +76,8 @@ export class GlanceServiceReconciler {
     spec: GlanceServiceSpec,
     work: (sessions: AdminSessions) => Promise<ReconcileResult>,
   ): Promise<ReconcileResult> {
-    const opened = await openSessions({ kube: this.opts.kube, gs, spec, connect: this.opts.connect });
+    const { kube, connect, urlPolicy } = this.opts;
+    const opened = await openSessions({ kube, gs, spec, connect, policy: urlPolicy });
     if (!('sessions' in opened)) {
       return this.finish(gs, { steps: [failedStep(opened.step, opened.error)], failure: opened });
     }
@@ -114,7 +118,10 @@ export class GlanceServiceReconciler {
   /** Deletion, bounded: see deletion.ts. */
   private async finalize(gs: GlanceService, log: Logger): Promise<ReconcileResult> {
     if (!hasFinalizer(gs, FINALIZER)) return {};
-    const { kube, events, connect, deletionTimeoutMs, stalledRetryMs } = this.opts;
-    return finalizeGlanceService({ kube, events, gs, log }, { connect, deletionTimeoutMs, stalledRetryMs });
+    const { kube, events, connect, urlPolicy, deletionTimeoutMs, stalledRetryMs } = this.opts;
+    return finalizeGlanceService(
+      { kube, events, gs, log },
+      { connect, urlPolicy, deletionTimeoutMs, stalledRetryMs },
+    );
   }
 }

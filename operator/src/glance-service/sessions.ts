@@ -1,4 +1,5 @@
 import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-types.js';
+import type { UrlPolicy } from '../net/url-policy.js';
 import { errorMessage, TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { AdminConnectors, CephAdmin, DatabaseAdmin, KeystoneAdmin, OsdDump } from './admin-clients.js';
@@ -26,6 +27,7 @@ export interface Opening {
   gs: GlanceService;
   spec: GlanceServiceSpec;
   connect: AdminConnectors;
+  policy: UrlPolicy;
 }
 
 function adminSource(gs: GlanceService, secret: string): string {
@@ -65,6 +67,8 @@ export async function openKeystone({ kube, gs, spec, connect }: Opening): Promis
   try {
     return await connect.keystone(k.authUrl, admin);
   } catch (err) {
+    // The URL policy refusing a connection (EndpointNotAllowed), redirected or resolved elsewhere since.
+    if (err instanceof TerminalError) throw err;
     if (err instanceof KeystoneError && err.status === 401) {
       throw new TerminalError(
         'KeystoneAuthFailed',
@@ -124,9 +128,15 @@ export async function openCeph({ kube, gs, spec, connect }: Opening): Promise<Ad
 
 /**
  * Opens all three sessions or none: a refused credential anywhere stops the reconcile before anything is
- * created, so a bad Secret never leaves a half-provisioned service behind.
+ * created, so a bad Secret never leaves a half-provisioned service behind. A keystone.authUrl the URL policy
+ * refuses (Stalled, EndpointNotAllowed) stops it before any credential is read or sent.
  */
 export async function openSessions(opening: Opening): Promise<OpenedSessions> {
+  try {
+    await opening.policy.check(new URL(opening.spec.keystone.authUrl), 'EndpointNotAllowed');
+  } catch (error) {
+    return { step: 'KeystoneReady', error };
+  }
   let db: DatabaseAdmin;
   try {
     db = await openDatabase(opening);

@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import type { EndpointHttp } from '../net/endpoint-http.js';
 import { TerminalError } from '../runtime/errors.js';
 import type { GlanceSession } from './keystone-session.js';
 
@@ -80,10 +81,14 @@ export interface GlanceImagesApi {
   upload(id: string, data: Readable, signal: AbortSignal): Promise<void>;
 }
 
-/** Just the Image API v2 calls the Image controller makes, with a session's token. */
+/**
+ * Just the Image API v2 calls the Image controller makes, with a session's token, each through `http` (the
+ * URL policy): the token goes only to an allowed Glance.
+ */
 export class GlanceImages implements GlanceImagesApi {
   constructor(
     private readonly session: GlanceSession,
+    private readonly http: EndpointHttp,
     private readonly onWrite: (operation: string) => void = () => undefined,
   ) {}
 
@@ -93,7 +98,7 @@ export class GlanceImages implements GlanceImagesApi {
 
   private async call(method: string, path: string, body?: unknown, contentType = 'application/json') {
     if (method !== 'GET') this.onWrite(method);
-    const res = await fetch(`${this.session.imageUrl}${path}`, {
+    const res = await this.http.request(`${this.session.imageUrl}${path}`, {
       method,
       headers: {
         'X-Auth-Token': this.session.token,
@@ -101,10 +106,9 @@ export class GlanceImages implements GlanceImagesApi {
         ...(body === undefined ? {} : { 'Content-Type': contentType }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      timeoutMs: TIMEOUT_MS,
     });
-    const text = await res.text();
-    return { status: res.status, text };
+    return { status: res.status, text: res.text };
   }
 
   private fail(method: string, path: string, res: { status: number; text: string }): never {
@@ -174,6 +178,7 @@ export class GlanceImages implements GlanceImagesApi {
   async upload(id: string, data: Readable, signal: AbortSignal): Promise<void> {
     const path = `/v2/images/${id}/file`;
     const url = new URL(`${this.session.imageUrl}${path}`);
+    const lookup = await this.http.lookupFor(url);
     this.onWrite('PUT');
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = request(url, {
@@ -184,6 +189,8 @@ export class GlanceImages implements GlanceImagesApi {
         'Transfer-Encoding': 'chunked',
       },
       signal,
+      agent: false,
+      ...(lookup ? { lookup } : {}),
     });
     const response = new Promise<IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);

@@ -10,7 +10,7 @@ export interface ImageControllerOptions extends ResourceControllerOptions {
   maxTransfers: number;
   progressMs?: number;
   retryBaseMs?: number;
-  /** Where sources may be fetched from: the operator's settings (default: the policy's built-in refusals only). */
+  /** Where sources, Keystone and Glance may be reached: the operator's settings (default: the built-in refusals). */
   urlPolicy?: UrlPolicy;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EndpointHttp } from '../net/endpoint-http.js';
 import { TerminalError } from '../runtime/errors.js';
 
 /** Keystone refused the credentials, or the catalog has no image endpoint: only a person can fix either. */
@@ -50,12 +51,16 @@ const tokenBody = z.object({
 
 const TIMEOUT_MS = 15_000;
 
-/** A project-scoped token and the image endpoint chosen from its catalog. */
+/**
+ * A project-scoped token and the image endpoint chosen from its catalog, through `http` (the URL policy): the
+ * password goes only to an allowed Keystone, and a redirect is not followed.
+ */
 export async function openGlanceSession(
+  http: EndpointHttp,
   c: ProjectCredentials,
   choice: EndpointChoice,
 ): Promise<GlanceSession> {
-  const res = await fetch(`${c.authUrl.replace(/\/+$/, '')}/auth/tokens`, {
+  const res = await http.request(`${c.authUrl.replace(/\/+$/, '')}/auth/tokens`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({
@@ -67,18 +72,19 @@ export async function openGlanceSession(
         scope: { project: { name: c.project, domain: { name: c.projectDomain } } },
       },
     }),
-    signal: AbortSignal.timeout(TIMEOUT_MS),
+    timeoutMs: TIMEOUT_MS,
   });
-  const text = await res.text();
   if (res.status === 401 || res.status === 403) {
     throw new KeystoneAuthError(
       'KeystoneAuthFailed',
       `Keystone refused user ${c.username} in project ${c.project} (HTTP ${res.status})`,
     );
   }
-  const token = res.headers.get('x-subject-token');
-  if (res.status !== 201 || !token) throw new Error(`Keystone token request: HTTP ${res.status}`);
-  const body = tokenBody.parse(JSON.parse(text));
+  const token = res.headers['x-subject-token'];
+  if (res.status !== 201 || typeof token !== 'string' || !token) {
+    throw new Error(`Keystone token request: HTTP ${res.status}`);
+  }
+  const body = tokenBody.parse(JSON.parse(res.text));
   return {
     token,
     imageUrl: choice.imageUrl ?? imageEndpoint(body.token.catalog, choice),

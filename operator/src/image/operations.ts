@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createBody, describePatch, driftPatch } from './drift.js';
 import type { GlanceImage, GlanceImagesApi } from './glance-images.js';
+import type { SourceAccess } from './http-source.js';
 import { notify, type ImagePass } from './pass.js';
 import { outcomes, writeImageStatus } from './status.js';
+import { resolveSourceAccess } from './target.js';
 
 /** Statuses in which an image has no usable data and never will. */
 export const GONE = new Set(['deleted', 'pending_delete', 'killed']);
@@ -26,12 +28,16 @@ export async function deleteImage(glance: GlanceImagesApi, id: string): Promise<
 }
 
 /**
- * Refuses, before an image is created in Glance, Glance is asked to fetch anything or a transfer starts, a source, checksum file or proxy that
- * the operator's URL policy does not allow (Stalled, SourceNotAllowed). Each connection is checked again.
+ * How to reach the source, resolved before an image is created in Glance, Glance is asked to fetch anything or
+ * a transfer starts: a source, checksum file or proxy the operator's URL policy does not allow (Stalled,
+ * SourceNotAllowed), or a Secret or ConfigMap it names that cannot be used (SecretNotAllowed, SecretNotFound,
+ * ...), stops the Image with nothing left behind in Glance. Each connection is checked again.
  */
-export async function checkSourceAddresses(pass: ImagePass): Promise<void> {
-  const { url, checksumURL, proxy } = pass.spec.source;
-  for (const u of [url, checksumURL, proxy]) if (u) await pass.deps.urlPolicy.check(new URL(u));
+export async function resolveSource(pass: ImagePass): Promise<SourceAccess> {
+  const { spec, obj, deps } = pass;
+  const { url, checksumURL, proxy } = spec.source;
+  for (const u of [url, checksumURL, proxy]) if (u) await deps.urlPolicy.check(new URL(u));
+  return resolveSourceAccess(deps.kube, obj.metadata.namespace, spec.source, deps.urlPolicy);
 }
 
 /**
@@ -41,7 +47,7 @@ export async function checkSourceAddresses(pass: ImagePass): Promise<void> {
  */
 export async function createImage(pass: ImagePass, slot: 'imageID' | 'pendingImageID'): Promise<GlanceImage> {
   const { obj, spec, status, glance } = pass;
-  await checkSourceAddresses(pass);
+  await resolveSource(pass);
   for (let tries = 0; tries < 2; tries++) {
     let id = status[slot];
     if (!id || tries > 0) {

@@ -14,7 +14,7 @@ export interface ImageDeps {
   kube: KubeClient;
   events: EventRecorder;
   transfers: TransferManager;
-  /** Where sources, checksum files and proxies may be fetched from (the operator's settings). */
+  /** Where sources, checksum files, proxies, Keystone and Glance may be reached (the operator's settings). */
   urlPolicy: UrlPolicy;
   /** Streams a source into Glance; the real one reads the URL, tests hand in another. */
   runTransfer: TransferRunner;

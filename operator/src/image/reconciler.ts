@@ -12,7 +12,12 @@ import { ImageActuator } from './lifecycle.js';
 import { IMAGE_FINALIZER } from './names.js';
 import { contentHashOf, type ImageDeps, type ImagePass } from './pass.js';
 import { outcomes, reportFailure, writeImageStatus } from './status.js';
-import { KeystoneGlanceConnector, resolveTarget, type GlanceConnector } from './target.js';
+import {
+  checkTargetEndpoints,
+  KeystoneGlanceConnector,
+  resolveTarget,
+  type GlanceConnector,
+} from './target.js';
 import { streamFromSource, type TransferRunner } from './transfer-pipeline.js';
 import type { TransferManager } from './transfer-manager.js';
 
@@ -35,7 +40,10 @@ export interface ImageReconcilerOptions {
   enqueue: (key: ObjectKey) => void;
   /** Opens the Image API of a target; default: Keystone sessions, cached until shortly before they expire. */
   glance?: GlanceConnector;
-  /** Where sources may be fetched from; default: everything but loopback, link-local and metadata addresses. */
+  /**
+   * Where sources, checksum files, proxies and the Keystone and Glance of a `cloud` may be reached; default:
+   * everything but loopback, link-local and metadata addresses.
+   */
   urlPolicy?: UrlPolicy;
   /** Streams a source into Glance; default: from the URL, through checksum, decompression and sniffing. */
   runTransfer?: TransferRunner;
@@ -63,7 +71,7 @@ export class ImageReconciler {
     };
     const connector =
       opts.glance ??
-      new KeystoneGlanceConnector((operation) =>
+      new KeystoneGlanceConnector(deps.urlPolicy, (operation) =>
         metrics.writes.inc({ system: 'glance', operation, kind: 'Image' }),
       );
     const handler: ResourceHandler<ImageObject, ImageSpec, GlanceImage> = {
@@ -76,6 +84,7 @@ export class ImageReconciler {
       },
       open: async (obj: StoredObject<ImageObject>, spec: ImageSpec, log: Logger) => {
         const target = await resolveTarget(kube, obj.metadata.namespace, spec);
+        await checkTargetEndpoints(deps.urlPolicy, target);
         const glance = await connector.connect(target);
         const pass: ImagePass = {
           deps,

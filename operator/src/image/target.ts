@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import {
+  apiServiceUrl,
   GENERATED_PASSWORD_KEY,
   GLANCE_SERVICE,
   keystonePasswordSecretName,
@@ -13,6 +14,7 @@ import { TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import { decodeSecretValue, SecretReader } from '../runtime/secrets.js';
 import { GlanceImages, type GlanceImagesApi } from './glance-images.js';
+import { EndpointHttp } from '../net/endpoint-http.js';
 import type { UrlPolicy } from '../net/url-policy.js';
 import type { SourceAccess } from './http-source.js';
 import {
@@ -25,6 +27,11 @@ import {
 export interface GlanceTarget {
   credentials: ProjectCredentials;
   endpoint: EndpointChoice;
+  /**
+   * The API Service the operator created for the GlanceService targeted: not chosen by an author, so reached
+   * without the URL policy (which refuses the cluster's Service range). Every other URL is checked.
+   */
+  trustedImageUrl?: string;
 }
 
 /**
@@ -85,7 +92,23 @@ export async function resolveTarget(
       projectDomain: ks.serviceDomainName,
     },
     endpoint: { interface: ref.interface, region: ks.region },
+    trustedImageUrl: apiServiceUrl(ref.name, namespace),
   };
+}
+
+/** The target's Keystone and Glance under the URL policy, but for the operator's own API Service. */
+function endpointHttp(policy: UrlPolicy, target: GlanceTarget): EndpointHttp {
+  return new EndpointHttp(policy, target.trustedImageUrl ? [target.trustedImageUrl] : []);
+}
+
+/**
+ * Refuses, before any credential is sent, a Keystone or Glance URL of the target that the URL policy does not
+ * allow (Stalled, EndpointNotAllowed). The connector checks every connection again, and the catalog's image URL.
+ */
+export async function checkTargetEndpoints(policy: UrlPolicy, target: GlanceTarget): Promise<void> {
+  const http = endpointHttp(policy, target);
+  await http.lookupFor(new URL(target.credentials.authUrl));
+  if (target.endpoint.imageUrl) await http.lookupFor(new URL(target.endpoint.imageUrl));
 }
 
 async function readGeneratedPassword(
@@ -109,11 +132,11 @@ class SessionCache {
     return createHash('sha256').update(JSON.stringify(target)).digest('hex');
   }
 
-  async get(target: GlanceTarget): Promise<GlanceSession> {
+  async get(target: GlanceTarget, http: EndpointHttp): Promise<GlanceSession> {
     const key = SessionCache.keyOf(target);
     const cached = this.sessions.get(key);
     if (cached && cached.expiresAt - Date.now() > 300_000) return cached;
-    const session = await openGlanceSession(target.credentials, target.endpoint);
+    const session = await openGlanceSession(http, target.credentials, target.endpoint);
     this.sessions.set(key, session);
     return session;
   }
@@ -131,14 +154,24 @@ export interface GlanceConnector {
   forget(target: GlanceTarget): void;
 }
 
-/** The Image API with a project token from Keystone, reused until shortly before it expires. */
+/**
+ * The Image API with a project token from Keystone, reused until shortly before it expires; Keystone and
+ * Glance reached under the URL policy, each connection checked and pinned.
+ */
 export class KeystoneGlanceConnector implements GlanceConnector {
   private readonly sessions = new SessionCache();
 
-  constructor(private readonly onWrite: (operation: string) => void) {}
+  constructor(
+    private readonly policy: UrlPolicy,
+    private readonly onWrite: (operation: string) => void,
+  ) {}
 
   async connect(target: GlanceTarget): Promise<GlanceImagesApi> {
-    return new GlanceImages(await this.sessions.get(target), this.onWrite);
+    const http = endpointHttp(this.policy, target);
+    const session = await this.sessions.get(target, http);
+    // The catalog's image URL is the Keystone's to choose: checked before the first call sends it the token.
+    await http.lookupFor(new URL(session.imageUrl));
+    return new GlanceImages(session, http, this.onWrite);
   }
 
   forget(target: GlanceTarget): void {

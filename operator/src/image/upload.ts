@@ -2,11 +2,11 @@ import { canWebDownload } from '../api/image-types.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import { parseChecksum, storedDifferently } from './checksum.js';
 import { GlanceRefusedError, type GlanceImage } from './glance-images.js';
-import { checkSourceAddresses } from './operations.js';
+import { resolveSource } from './operations.js';
 import { notify, type ImagePass } from './pass.js';
 import { RETRY_ANNOTATION } from './names.js';
 import { errorText, outcomes, terminalReason, writeImageStatus } from './status.js';
-import { resolveSourceAccess } from './target.js';
+import type { SourceAccess } from './http-source.js';
 import type { TransferPlan } from './transfer-pipeline.js';
 import type { Transfer } from './transfer-manager.js';
 
@@ -124,7 +124,7 @@ async function startData(pass: ImagePass, image: GlanceImage): Promise<Reconcile
   const wait = (deps.notBefore.get(uid) ?? 0) - Date.now();
   if (wait > 0) return { requeueAfterMs: wait };
   deps.notBefore.delete(uid);
-  await checkSourceAddresses(pass);
+  const access = await resolveSource(pass);
 
   status.attempts = (status.attempts ?? 0) + 1;
   if (await shouldWebDownload(pass)) {
@@ -146,7 +146,7 @@ async function startData(pass: ImagePass, image: GlanceImage): Promise<Reconcile
       await notify(pass, 'Warning', 'WebDownloadRefused', status.lastError);
     }
   }
-  await startTransfer(pass, image);
+  await startTransfer(pass, image, access);
   await writeImageStatus(deps.kube, obj, status, outcomes.transferStarted(status.attempts));
   return { requeueAfterMs: deps.progressMs };
 }
@@ -163,11 +163,10 @@ async function shouldWebDownload(pass: ImagePass): Promise<boolean> {
 }
 
 /** Starts streaming the source into the image beside the reconciles; its end asks for a reconcile. */
-async function startTransfer(pass: ImagePass, image: GlanceImage): Promise<void> {
+async function startTransfer(pass: ImagePass, image: GlanceImage, access: SourceAccess): Promise<void> {
   const { status, deps, obj, spec } = pass;
   status.method = 'upload';
   status.progress = { bytes: 0 };
-  const access = await resolveSourceAccess(deps.kube, obj.metadata.namespace, spec.source, deps.urlPolicy);
   const { checksum, checksumURL } = spec.source;
   const { namespace, name } = obj.metadata;
   deps.transfers.start(

@@ -6,8 +6,8 @@ import { TerminalError } from '../runtime/errors.js';
 /**
  * Where the operator may connect on a resource author's behalf. Image sources, checksum files, proxies and
  * the Keystone and Glance URLs a resource names are chosen by whoever may create that resource; without a
- * policy they reach the cloud's metadata service, the kube-apiserver and every pod, and what they return
- * lands where the author can read it.
+ * policy they reach the cloud's metadata service, the kube-apiserver and every pod, what they return lands
+ * where the author can read it, and the Keystone and Glance ones are sent passwords and tokens.
  */
 
 /** Addresses refused whatever the settings say, unless an allow rule names them. */
@@ -85,11 +85,17 @@ export const urlPolicyEnv = z.object({
 });
 export type UrlPolicySettings = z.output<typeof urlPolicyEnv>;
 
+/**
+ * What a refused URL was: data fetched for a resource (source, checksum file, proxy), or an API the operator
+ * sends credentials to (Keystone, Glance).
+ */
+export type NotAllowedReason = 'SourceNotAllowed' | 'EndpointNotAllowed';
+
 /** A URL or an address it resolved to is outside the policy: retrying will not change it. */
 export class UrlNotAllowed extends TerminalError {
   override readonly name = 'UrlNotAllowed';
-  constructor(message: string) {
-    super('SourceNotAllowed', message);
+  constructor(message: string, reason: NotAllowedReason = 'SourceNotAllowed') {
+    super(reason, message);
   }
 }
 
@@ -166,9 +172,9 @@ export class UrlPolicy {
    * Resolves the URL's host once and checks every address it has: a name that resolves to any refused address
    * is refused, so a rebinding name cannot pick its answer per connection. Returns the address to connect to.
    */
-  async check(url: URL): Promise<CheckedAddress> {
+  async check(url: URL, reason: NotAllowedReason = 'SourceNotAllowed'): Promise<CheckedAddress> {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new UrlNotAllowed(`${url.protocol} URLs are not fetched; use http or https`);
+      throw new UrlNotAllowed(`${url.protocol} URLs are not fetched; use http or https`, reason);
     }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = defaultPort(url);
@@ -180,7 +186,7 @@ export class UrlPolicy {
     for (const a of addresses) {
       if (!this.allows(a.address, port)) {
         const where = literal ? a.address : `${host} (${a.address})`;
-        throw new UrlNotAllowed(`${where} port ${port} is not allowed by the operator's URL policy`);
+        throw new UrlNotAllowed(`${where} port ${port} is not allowed by the operator's URL policy`, reason);
       }
     }
     return addresses[0]!;

@@ -5,7 +5,6 @@ import { PatchStrategy } from '@kubernetes/client-node';
 import type mysql from 'mysql2/promise';
 import { GLANCE_SERVICE } from '../../../operator/src/api/glance-service-types.js';
 import { IMAGE, type ImageObject } from '../../../operator/src/api/image-types.js';
-import { UrlPolicy, urlPolicyEnv } from '../../../operator/src/net/url-policy.js';
 import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import { loadStackEnv } from '../../harness/stack-env.js';
 import { fromPods } from './e2e-target.js';
@@ -25,6 +24,7 @@ import {
   testKube,
   waitFor,
   type RunningOperator,
+  stackUrlPolicy,
 } from './support.js';
 
 // Deleting a whole namespace that holds the admin Secrets, a GlanceService (Ready, its pods running on the stack's
@@ -114,7 +114,7 @@ beforeAll(async () => {
   operator = await startOperator(ns, {
     images: true,
     deletionTimeoutMs: DELETION_TIMEOUT_MS,
-    urlPolicy: new UrlPolicy(urlPolicyEnv.parse({ URL_POLICY_ALLOW: `127.0.0.1:${source.port}` })),
+    urlPolicy: stackUrlPolicy([`127.0.0.1:${source.port}`]),
   });
 });
 

@@ -22,7 +22,7 @@ import {
 import { createGlanceController } from '../../../operator/src/glance-service/glance-controller.js';
 import { CONTROLLER_NAME, FIELD_MANAGER } from '../../../operator/src/api/operator-identity.js';
 import { createImageController, type ImageController } from '../../../operator/src/image/image-controller.js';
-import type { UrlPolicy } from '../../../operator/src/net/url-policy.js';
+import { UrlPolicy, urlPolicyEnv } from '../../../operator/src/net/url-policy.js';
 import type { Controller } from '../../../operator/src/runtime/controller.js';
 import { KubeEventRecorder } from '../../../operator/src/runtime/events.js';
 import { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
@@ -154,6 +154,25 @@ export function cephMonHost(): string {
   return line[1].trim();
 }
 
+/** `host:port` of a URL, as the URL policy's allow rules name one port of an address. */
+export function addressAndPort(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || (u.protocol === 'https:' ? 443 : 80)}`;
+}
+
+/**
+ * The operator's URL policy for tests on this machine: the stack's Keystone and both Glances are on loopback,
+ * which the policy refuses unless allowed, so they are allowed by address and port (and `extra` with them);
+ * every other loopback port stays refused.
+ */
+export function stackUrlPolicy(extra: string[] = []): UrlPolicy {
+  const env = loadStackEnv();
+  const stack = [env.OS_AUTH_URL, env.API_URL, env.UPSTREAM_GLANCE_URL].filter((u): u is string => !!u);
+  return new UrlPolicy(
+    urlPolicyEnv.parse({ URL_POLICY_ALLOW: [...stack.map(addressAndPort), ...extra].join(',') }),
+  );
+}
+
 export interface RunningOperator {
   controller: Controller;
   metrics: OperatorMetrics;
@@ -200,15 +219,11 @@ export async function startOperator(
     deletionTimeoutMs: opts.deletionTimeoutMs ?? 600_000,
     backoff: { baseMs: 500, maxMs: 5000 },
   };
-  const controller = createGlanceController(common);
+  const urlPolicy = opts.urlPolicy ?? stackUrlPolicy();
+  const controller = createGlanceController({ ...common, urlPolicy });
   let images: ImageController | undefined;
   if (opts.images) {
-    images = createImageController({
-      ...common,
-      maxTransfers: 2,
-      progressMs: 500,
-      ...(opts.urlPolicy ? { urlPolicy: opts.urlPolicy } : {}),
-    });
+    images = createImageController({ ...common, urlPolicy, maxTransfers: 2, progressMs: 500 });
   }
   await Promise.all([controller.start(), images?.controller.start()]);
   return {

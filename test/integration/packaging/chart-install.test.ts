@@ -6,6 +6,7 @@ import { KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { loadStackEnv } from '../../harness/stack-env.js';
 import type { KubeApiClient } from '../../../operator/src/runtime/kube-client.js';
 import {
+  addressAndPort,
   applyGlanceService,
   cephMonHost,
   condition,
@@ -123,6 +124,8 @@ describe('helm install into the local kube-apiserver', () => {
         RESYNC_SECONDS: '5',
         STALLED_RETRY_SECONDS: '3',
         LOG_LEVEL: 'debug',
+        // The stack's Keystone is on loopback, which the URL policy refuses unless allowed.
+        URL_POLICY_ALLOW: addressAndPort(env.OS_AUTH_URL ?? ''),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -9,6 +9,8 @@ import type {
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import mysql from 'mysql2/promise';
 import { GLANCE_SERVICE, OPERATOR_ACCESS_LABEL } from '../../../../operator/src/api/glance-service-types.js';
 import type { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';
@@ -581,6 +583,53 @@ describe('GlanceService on the local stack', () => {
       );
     },
   );
+
+  it('stops at EndpointNotAllowed for a keystone.authUrl outside the URL policy, before any credential is sent', async () => {
+    // A Keystone on a loopback port the operator's policy does not allow (only the stack's Keystone is).
+    const reached: string[] = [];
+    const trap = createServer((req, res) => {
+      reached.push(`${req.method} ${req.url}`);
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+    const port = (trap.address() as AddressInfo).port;
+    try {
+      const authUrl = `http://127.0.0.1:${port}/v3`;
+      await applyGlanceService(
+        kube,
+        ns,
+        'refused-keystone',
+        specFor(bad, { keystone: { ...specFor(bad).keystone, authUrl } }),
+      );
+      const gs = await waitFor('Stalled', async () => {
+        const gs = await getGlanceService(kube, ns, 'refused-keystone');
+        return condition(gs, 'Stalled') ? gs : undefined;
+      });
+      expect(condition(gs, 'Stalled')).toMatchObject({ status: 'True', reason: 'EndpointNotAllowed' });
+      expect(condition(gs, 'KeystoneReady')).toMatchObject({ status: 'False', reason: 'EndpointNotAllowed' });
+      expect(condition(gs, 'KeystoneReady')?.message).toContain(`127.0.0.1 port ${port}`);
+      expect(reached).toEqual([]);
+      expect(gs.metadata.finalizers ?? []).toEqual([]);
+      expect(await databaseExists(bad.db)).toBe(false);
+      expect(await dbUserHosts(bad.dbUser)).toEqual([]);
+      expect(await keystoneUser(bad.user)).toBeUndefined();
+      expect(await cephAuth(bad.cephUser)).toBeUndefined();
+      expect(await eventReasons('refused-keystone')).toContain('EndpointNotAllowed');
+      await kube.custom.deleteNamespacedCustomObject({
+        ...GLANCE_SERVICE,
+        namespace: ns,
+        name: 'refused-keystone',
+      });
+      await waitFor(
+        'the object to go at once',
+        async () => !(await getGlanceService(kube, ns, 'refused-keystone')),
+        10_000,
+      );
+    } finally {
+      trap.closeAllConnections();
+      await new Promise((r) => trap.close(r));
+    }
+  });
 
   it('with deletionPolicy Retain, removes the Keystone registration and keeps the database, Ceph user and pool', async () => {
     // A region that was there before the GlanceService: other services of the cloud may use it.

@@ -13,7 +13,6 @@ import {
   createImageController,
   type ImageController,
 } from '../../../../operator/src/image/image-controller.js';
-import { UrlPolicy, urlPolicyEnv } from '../../../../operator/src/net/url-policy.js';
 import { KubeEventRecorder } from '../../../../operator/src/runtime/events.js';
 import { KubeApiClient } from '../../../../operator/src/runtime/kube-client.js';
 import { createOperatorMetrics } from '../../../../operator/src/runtime/operator-metrics.js';
@@ -25,6 +24,7 @@ import {
   eventsFor,
   installCrd,
   kubeConfig,
+  stackUrlPolicy,
   suffix,
   testKube,
   waitFor,
@@ -71,9 +71,11 @@ function manualGate(): { wait: Promise<void>; open: () => void } {
 const slowGate = manualGate();
 const replacementGate = manualGate();
 
-/** The operator's default policy refuses loopback: this suite's sources are allowed by address and port. */
-const sourcesAllowed = () =>
-  new UrlPolicy(urlPolicyEnv.parse({ URL_POLICY_ALLOW: `127.0.0.1:${source.port}` }));
+/**
+ * The operator's default policy refuses loopback: this suite's sources, the stack's Keystone and both Glances
+ * are allowed by address and port.
+ */
+const sourcesAllowed = () => stackUrlPolicy([`127.0.0.1:${source.port}`]);
 
 let kube: KubeApiClient;
 let images: ImageController;
@@ -402,6 +404,54 @@ describe("Image: sources outside the operator's URL policy", () => {
   });
 });
 
+describe("Image: a cloud's Keystone and Glance outside the operator's URL policy", () => {
+  // Plays a Keystone and a Glance on a loopback port the policy does not allow, recording what reaches it.
+  const trap = new SourceServer();
+  beforeAll(() => trap.start());
+  afterAll(() => trap.stop());
+
+  /** The Image stalled on its endpoint, with nothing sent there and nothing created in Glance. */
+  async function expectRefused(name: string, named: string): Promise<void> {
+    const obj = await waitForPhase(name, 'Failed');
+    expect(conditionOf(obj, 'Stalled')).toMatchObject({ status: 'True', reason: 'EndpointNotAllowed' });
+    expect(conditionOf(obj, 'Stalled')?.message).toContain(named);
+    expect(obj.status?.imageID).toBeUndefined();
+    expect(obj.metadata.finalizers ?? []).toEqual([]);
+    expect(trap.log).toEqual([]);
+    const listed = await glance(OURS.url, 'GET', `/v2/images?name=${name}`);
+    expect((JSON.parse(listed.body.toString('utf8')) as { images: unknown[] }).images).toEqual([]);
+  }
+
+  it.each([
+    [
+      'endpoint-keystone',
+      'a loopback port not allowed',
+      () => trap.url('/v3'),
+      () => `127.0.0.1 port ${trap.port}`,
+    ],
+    ['endpoint-metadata', 'the metadata address', () => 'http://169.254.169.254/v3', () => '169.254.169.254'],
+  ])(
+    'stalls EndpointNotAllowed on a cloud.authUrl on %s, sending it no password',
+    async (name, _what, authUrl, named) => {
+      await applyImage(name, {
+        cloud: { authUrl: authUrl(), region: OURS.region, credentialsSecretRef: { name: 'cloud' } },
+        diskFormat: 'raw',
+        source: { url: source.url('/plain.raw') },
+      });
+      await expectRefused(name, named());
+    },
+  );
+
+  it('stalls EndpointNotAllowed on a cloud.imageUrl not allowed, sending it no token', async () => {
+    await applyImage('endpoint-glance', {
+      cloud: { authUrl: env.OS_AUTH_URL, imageUrl: trap.url(''), credentialsSecretRef: { name: 'cloud' } },
+      diskFormat: 'raw',
+      source: { url: source.url('/plain.raw') },
+    });
+    await expectRefused('endpoint-glance', `127.0.0.1 port ${trap.port}`);
+  });
+});
+
 describe('Image: Secrets not meant for the operator', () => {
   /** Serves the qcow2, keeping the headers of each request. */
   function headerKeepingSource(route: string): Array<Record<string, unknown>> {
@@ -436,6 +486,10 @@ describe('Image: Secrets not meant for the operator', () => {
     expect(conditionOf(obj, 'Stalled')?.message).toContain(
       `Secret ${ns}/mariadb-root lacks the label glance.stackops.dev/operator-access="true"`,
     );
+    // Refused before the image was created: no empty queued image is left behind in Glance.
+    expect(obj.status?.imageID).toBeUndefined();
+    const named = await glance(OURS.url, 'GET', '/v2/images?name=secret-unlabelled');
+    expect((JSON.parse(named.body.toString('utf8')) as { images: unknown[] }).images).toEqual([]);
   });
 
   it('sends the keys of a labelled headers Secret to the source as headers', async () => {

@@ -313,3 +313,28 @@ describe('GlanceService reconciler: a dependency that is down', () => {
     expect(w.events.find('MigrationFailed')?.type).toBe('Warning');
   });
 });
+
+describe("GlanceService reconciler: a keystone.authUrl outside the operator's URL policy", () => {
+  it.each([
+    ['the metadata address', 'http://169.254.169.254/v3', '169.254.169.254 port 80'],
+    ['loopback', 'http://127.0.0.1:5000/v3', '127.0.0.1 port 5000'],
+    ['a name resolving to link-local', 'http://metadata.test:5000/v3', 'metadata.test (169.254.169.254)'],
+  ])(
+    'is Stalled/EndpointNotAllowed for %s before any Secret is read or credential sent',
+    async (_what, authUrl, named) => {
+      const w = new GlanceWorld();
+      const connects = [
+        jest.spyOn(w.db, 'connect'),
+        jest.spyOn(w.keystone, 'connect'),
+        jest.spyOn(w.ceph, 'connect'),
+      ];
+      w.create(w.spec({ keystone: { authUrl, adminSecretRef: { name: 'keystone-admin' } } }));
+      expect(await w.reconcile()).toEqual({ requeueAfterMs: STALLED_RETRY_MS });
+      expect(w.condition('KeystoneReady')).toMatchObject({ status: 'False', reason: 'EndpointNotAllowed' });
+      expect(w.condition('KeystoneReady')?.message).toContain(named);
+      expect(w.condition('Stalled')).toMatchObject({ status: 'True', reason: 'EndpointNotAllowed' });
+      for (const connect of connects) expect(connect).not.toHaveBeenCalled();
+      expectNothingCreated(w);
+    },
+  );
+});

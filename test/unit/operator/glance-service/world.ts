@@ -11,6 +11,7 @@ import type { Condition } from '../../../../operator/src/runtime/conditions.js';
 import type { ReconcileResult } from '../../../../operator/src/runtime/controller.js';
 import type { ObjectRef } from '../../../../operator/src/runtime/kube-client.js';
 import { GlanceServiceReconciler } from '../../../../operator/src/glance-service/reconciler.js';
+import { UrlPolicy, urlPolicyEnv } from '../../../../operator/src/net/url-policy.js';
 import { FakeCeph } from '../../../fakes/ceph.js';
 import { FakeEventRecorder } from '../../../fakes/event-recorder.js';
 import { FakeKeystone } from '../../../fakes/keystone.js';
@@ -22,6 +23,9 @@ export const NAME = 'images';
 export const RESYNC_MS = 600_000;
 export const STALLED_RETRY_MS = 300_000;
 export const DELETION_TIMEOUT_MS = 1_800_000;
+
+/** What host names resolve to for the URL policy: a documentation address unless named here. */
+export const RESOLVES: Record<string, string> = { 'metadata.test': '169.254.169.254' };
 
 const log = pino({ level: 'silent' });
 
@@ -119,6 +123,9 @@ export class GlanceWorld {
     resyncMs: RESYNC_MS,
     stalledRetryMs: STALLED_RETRY_MS,
     deletionTimeoutMs: DELETION_TIMEOUT_MS,
+    urlPolicy: new UrlPolicy(urlPolicyEnv.parse({}), [], async (host) => [
+      { address: RESOLVES[host] ?? '192.0.2.20', family: 4 },
+    ]),
   });
 
   constructor() {

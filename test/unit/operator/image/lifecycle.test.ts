@@ -196,6 +196,46 @@ describe('Image reconciler: failures before anything is created', () => {
     expect(w.connected).toEqual([]);
   });
 
+  it.each([
+    [
+      'a Keystone on the metadata address',
+      { authUrl: 'http://169.254.169.254/v3' },
+      '169.254.169.254 port 80',
+    ],
+    ['a Keystone on loopback', { authUrl: 'http://127.0.0.1:5000/v3' }, '127.0.0.1 port 5000'],
+    [
+      'an image URL whose name resolves to link-local',
+      { imageUrl: 'http://metadata.test:9292' },
+      'metadata.test (169.254.169.254) port 9292',
+    ],
+  ])(
+    'stalls EndpointNotAllowed for %s in cloud, sending the credentials nowhere',
+    async (_what, cloud, named) => {
+      const w = new World().apply(imageSpec({ cloud: { ...imageSpec().cloud, ...cloud } }));
+      expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+      expect(w.conditions()).toEqual(['Ready=False/EndpointNotAllowed', 'Stalled=True/EndpointNotAllowed']);
+      expect(w.status().lastError).toContain(named);
+      expect(w.connected).toEqual([]);
+      expect(w.glance.calls).toEqual([]);
+      expect(w.object()?.metadata.finalizers).toBeUndefined();
+    },
+  );
+
+  it("stalls EndpointNotAllowed when the GlanceService's Keystone is on a refused address", async () => {
+    const w = new World().apply({ ...imageSpec(), cloud: undefined, glanceServiceRef: { name: 'glance' } });
+    w.kube.seed(
+      glanceService({
+        image: 'glance-api',
+        database: { host: 'db', adminSecretRef: { name: 'db' } },
+        keystone: { authUrl: 'http://169.254.169.254:5000/v3', adminSecretRef: { name: 'ks' } },
+      }),
+      secret('glance-keystone-password', { password: 'generated' }),
+    );
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+    expect(w.conditions()).toEqual(['Ready=False/EndpointNotAllowed', 'Stalled=True/EndpointNotAllowed']);
+    expect(w.connected).toEqual([]);
+  });
+
   it('stalls GlanceServiceInvalid when the GlanceService it targets is invalid', async () => {
     const w = new World().apply({ ...imageSpec(), cloud: undefined, glanceServiceRef: { name: 'glance' } });
     w.kube.seed(glanceService({}));

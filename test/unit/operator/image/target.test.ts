@@ -63,6 +63,8 @@ describe('Image target', () => {
         projectDomain: 'Default',
       },
       endpoint: { interface: 'internal', region: 'RegionX' },
+      // The API Service the operator made for it: reached without the URL policy.
+      trustedImageUrl: 'http://glance-api.ns.svc:9292',
     });
   });
 

@@ -138,10 +138,19 @@ describe('Image reconciler: the transfer', () => {
     expect(w.source.plans).toEqual([]);
   });
 
-  it('stalls a Secret the source names that does not exist', async () => {
+  it('stalls a Secret the source names that does not exist, before an image is created in Glance', async () => {
     const w = new World().apply(imageSpec({}, { headersSecretRef: { name: 'headers' } }));
     expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
     expect(w.conditions()).toEqual(['Ready=False/SecretNotFound', 'Stalled=True/SecretNotFound']);
+    expect(w.glance.writes()).toEqual([]);
+    expect(w.status().imageID).toBeUndefined();
+  });
+
+  it('stalls a CA bundle ConfigMap that does not exist, before an image is created in Glance', async () => {
+    const w = new World().apply(imageSpec({}, { caBundleRef: { name: 'ca' } }));
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+    expect(w.conditions()).toEqual(['Ready=False/ConfigMapNotFound', 'Stalled=True/ConfigMapNotFound']);
+    expect(w.glance.writes()).toEqual([]);
   });
 
   it('stalls SecretNotAllowed on a headers Secret without the access label, sending the source nothing', async () => {
@@ -155,6 +164,10 @@ describe('Image reconciler: the transfer', () => {
         `${OPERATOR_ACCESS_LABEL}=true`,
     );
     expect(w.source.plans).toEqual([]);
+    // Refused before anything was created: no empty queued image is left in Glance.
+    expect(w.glance.writes()).toEqual([]);
+    expect(w.glance.images.size).toBe(0);
+    expect(w.status().imageID).toBeUndefined();
   });
 
   it('sends the keys of a labelled headers Secret as headers, and basic auth from a labelled Secret', async () => {
@@ -179,6 +192,25 @@ describe('Image reconciler: the transfer', () => {
     expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
     expect(w.conditions()).toEqual(['Ready=False/SecretNotAllowed', 'Stalled=True/SecretNotAllowed']);
     expect(w.source.plans).toEqual([]);
+    expect(w.glance.writes()).toEqual([]);
+    expect(w.glance.images.size).toBe(0);
+  });
+
+  it('stalls a replacement whose new source names an unlabelled Secret before creating the replacement', async () => {
+    const w = new World().apply(imageSpec());
+    await w.reconcileThroughTransfer();
+    expect(w.status().phase).toBe('Ready');
+    const served = w.status().imageID;
+    w.kube.seed(secret('basic', { username: 'mirror', password: 'mirror-password' }, false));
+    w.edit((obj) => {
+      obj.spec = imageSpec({}, { url: 'http://images.test/v2.img', basicAuthSecretRef: { name: 'basic' } });
+    });
+    w.glance.calls.length = 0;
+    await w.reconcile();
+    expect(w.condition('Stalled')?.reason).toBe('SecretNotAllowed');
+    expect(w.glance.writes()).toEqual([]);
+    expect(w.status().imageID).toBe(served);
+    expect(w.status().pendingImageID).toBeUndefined();
   });
 });
 
