@@ -27,6 +27,20 @@ export const GLANCE_SERVICE = {
  */
 export const OPERATOR_ACCESS_LABEL = `${GROUP}/operator-access`;
 /** Said in the CRD of every field naming a Secret. */
+/** The app.kubernetes.io/managed-by of everything the operator creates. */
+export const MANAGED_BY = 'glance-operator';
+
+/**
+ * Whether a Secret holds credentials the operator generated for a GlanceService (its database and Keystone
+ * passwords). Those are used only on that GlanceService's behalf, never sent where an Image's author points.
+ */
+export function isGeneratedCredentials(labels: Record<string, string> | undefined): boolean {
+  return (
+    labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY &&
+    labels['app.kubernetes.io/component'] === 'credentials'
+  );
+}
+
 export const SECRET_ACCESS_NOTE = `The operator reads the Secret only if it is labelled ${OPERATOR_ACCESS_LABEL}: "true".`;
 
 /**

@@ -6,13 +6,13 @@ import {
   GROUP,
   GLANCE_SERVICE_KIND,
   keystonePasswordSecretName,
+  MANAGED_BY,
   type GlanceService,
 } from '../api/glance-service-types.js';
 
-export { API_PORT } from '../api/glance-service-types.js';
+export { API_PORT, MANAGED_BY } from '../api/glance-service-types.js';
 
 export const FINALIZER = `${GROUP}/cleanup`;
-export const MANAGED_BY = 'glance-operator';
 /** Selects every object this operator owns, for its informers. */
 export const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 export const CONFIG_HASH_ANNOTATION = `${GROUP}/config-hash`;

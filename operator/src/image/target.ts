@@ -4,6 +4,7 @@ import {
   apiServiceUrl,
   GENERATED_PASSWORD_KEY,
   GLANCE_SERVICE,
+  isGeneratedCredentials,
   keystonePasswordSecretName,
   OPERATOR_ACCESS_LABEL,
   parseGlanceServiceSpec,
@@ -12,7 +13,12 @@ import {
 import type { ImageSpec } from '../api/image-types.js';
 import { TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import { decodeSecretValue, SecretReader } from '../runtime/secrets.js';
+import {
+  decodeSecretValue,
+  requireSecretValue,
+  SecretNotAllowedError,
+  SecretReader,
+} from '../runtime/secrets.js';
 import { GlanceImages, type GlanceImagesApi } from './glance-images.js';
 import { EndpointHttp } from '../net/endpoint-http.js';
 import type { UrlPolicy } from '../net/url-policy.js';
@@ -35,6 +41,23 @@ export interface GlanceTarget {
 }
 
 /**
+ * A Secret an Image's author names for values the operator sends where the author points (a source's headers or
+ * basic auth, a cloud's credentials). The GlanceService passwords the operator generated carry its access label
+ * (their GlanceService reads them) but are never used this way: naming one would send it to the author.
+ */
+async function authorSecret(secrets: SecretReader, namespace: string, name: string) {
+  const secret = await secrets.read(namespace, name);
+  if (isGeneratedCredentials(secret.metadata.labels)) {
+    throw new SecretNotAllowedError(
+      'SecretNotAllowed',
+      `Secret ${namespace}/${name} holds a password the operator generated for a GlanceService; it is used only ` +
+        "on that GlanceService's behalf, never sent where an Image points",
+    );
+  }
+  return secret;
+}
+
+/**
  * Who uploads, and where: the Keystone user the operator registered for a GlanceService (its generated or
  * referenced password), or the credentials in the Secret `cloud.credentialsSecretRef` names.
  */
@@ -46,13 +69,9 @@ export async function resolveTarget(
   const secrets = new SecretReader(kube, OPERATOR_ACCESS_LABEL);
   if (spec.cloud) {
     const { name } = spec.cloud.credentialsSecretRef;
-    const secret = await secrets.read(namespace, name);
+    const secret = await authorSecret(secrets, namespace, name);
     const value = (key: string) => decodeSecretValue(secret, key);
-    const required = (key: string) => {
-      const v = value(key);
-      if (!v) throw new TerminalError('SecretKeyMissing', `Secret ${namespace}/${name} has no key "${key}"`);
-      return v;
-    };
+    const required = (key: string) => requireSecretValue(secret, key);
     return {
       credentials: {
         authUrl: spec.cloud.authUrl,
@@ -190,7 +209,7 @@ export async function resolveSourceAccess(
   const secrets = new SecretReader(kube, OPERATOR_ACCESS_LABEL);
   if (source.headersSecretRef) {
     const { name } = source.headersSecretRef;
-    const secret = await secrets.read(namespace, name);
+    const secret = await authorSecret(secrets, namespace, name);
     for (const key of Object.keys(secret.data ?? {})) {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) {
         throw new TerminalError('InvalidHeader', `Secret ${name}: "${key}" is not an HTTP header name`);
@@ -204,9 +223,10 @@ export async function resolveSourceAccess(
   }
   if (source.basicAuthSecretRef) {
     const { name, usernameKey, passwordKey } = source.basicAuthSecretRef;
+    const secret = await authorSecret(secrets, namespace, name);
     access.basicAuth = {
-      username: await secrets.value(namespace, name, usernameKey),
-      password: await secrets.value(namespace, name, passwordKey),
+      username: requireSecretValue(secret, usernameKey),
+      password: requireSecretValue(secret, passwordKey),
     };
   }
   if (source.caBundleRef) {

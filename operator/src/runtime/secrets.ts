@@ -7,6 +7,16 @@ export function decodeSecretValue(secret: V1Secret, key: string): string | undef
   return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
 }
 
+/** One value of a Secret already read; a missing or empty key is for a person to fix. */
+export function requireSecretValue(secret: V1Secret, key: string): string {
+  const value = decodeSecretValue(secret, key);
+  if (value === undefined || value === '') {
+    const { namespace, name } = secret.metadata ?? {};
+    throw new TerminalError('SecretKeyMissing', `Secret ${namespace}/${name} has no key "${key}"`);
+  }
+  return value;
+}
+
 /** A Secret without the access label: Stalled, reason SecretNotAllowed. */
 export class SecretNotAllowedError extends TerminalError {
   override readonly name = 'SecretNotAllowedError';
@@ -47,10 +57,6 @@ export class SecretReader {
 
   /** One value of the Secret; a missing key is for a person to fix. */
   async value(namespace: string, name: string, key: string): Promise<string> {
-    const value = decodeSecretValue(await this.read(namespace, name), key);
-    if (value === undefined || value === '') {
-      throw new TerminalError('SecretKeyMissing', `Secret ${namespace}/${name} has no key "${key}"`);
-    }
-    return value;
+    return requireSecretValue(await this.read(namespace, name), key);
   }
 }

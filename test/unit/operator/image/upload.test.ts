@@ -170,6 +170,34 @@ describe('Image reconciler: the transfer', () => {
     expect(w.status().imageID).toBeUndefined();
   });
 
+  it.each([
+    ['headers', { headersSecretRef: { name: 'gs-db-password' } }],
+    ['basic auth', { basicAuthSecretRef: { name: 'gs-db-password', usernameKey: 'password' } }],
+  ])(
+    'stalls SecretNotAllowed on a %s Secret the operator generated for a GlanceService, sending it nowhere',
+    async (_what, source) => {
+      const w = new World().apply(imageSpec({}, source));
+      const base = secret('gs-db-password', { password: 'generated-db-password' });
+      const generated = {
+        ...base,
+        metadata: {
+          ...base.metadata,
+          labels: {
+            ...base.metadata.labels,
+            'app.kubernetes.io/managed-by': 'glance-operator',
+            'app.kubernetes.io/component': 'credentials',
+          },
+        },
+      };
+      w.kube.seed(generated);
+      expect(await w.reconcile()).toEqual({ requeueAfterMs: TIMINGS.stalledRetryMs });
+      expect(w.conditions()).toEqual(['Ready=False/SecretNotAllowed', 'Stalled=True/SecretNotAllowed']);
+      expect(w.condition('Stalled')?.message).toMatch(/generated for a GlanceService/);
+      expect(w.source.plans).toEqual([]);
+      expect(w.glance.writes()).toEqual([]);
+    },
+  );
+
   it('sends the keys of a labelled headers Secret as headers, and basic auth from a labelled Secret', async () => {
     const w = new World().apply(
       imageSpec({}, { headersSecretRef: { name: 'headers' }, basicAuthSecretRef: { name: 'basic' } }),
