@@ -147,6 +147,14 @@ export const cephSpec = z.object({
   user: plainName(64).default('glance').describe('cephx id for the API (client.<user>).'),
 });
 
+// Options whose values carry credentials the operator takes from Secrets: never written in a custom resource.
+const FROM_SECRETS: readonly (readonly [string, string])[] = [
+  ['database', 'connection'],
+  ['keystone_authtoken', 'password'],
+  ['DEFAULT', 'transport_url'],
+  ['oslo_messaging_notifications', 'transport_url'],
+];
+
 export const STORE_BACKENDS = ['file', 'rbd'] as const;
 export type StoreBackend = (typeof STORE_BACKENDS)[number];
 
@@ -247,7 +255,10 @@ export const glanceServiceSpec = z
     extraConfig: z
       .record(iniName, z.record(iniName, z.string().regex(/^[^\r\n]*$/)))
       .default({})
-      .describe('glance-api.conf settings by section, applied over the rendered ones.'),
+      .describe(
+        'glance-api.conf settings by section, applied over the rendered ones; not the options the operator ' +
+          'renders from Secrets (database connection, keystone_authtoken password, transport_url).',
+      ),
     endpoints: z
       .object({ public: httpUrl.optional(), internal: httpUrl.optional(), admin: httpUrl.optional() })
       .prefault({})
@@ -259,6 +270,17 @@ export const glanceServiceSpec = z
     notifications: notificationsSpec.optional(),
   })
   .superRefine((spec, ctx) => {
+    for (const [section, key] of FROM_SECRETS) {
+      if (spec.extraConfig[section]?.[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['extraConfig', section, key],
+          message:
+            'holds a credential, which anyone who may read this resource could read: the operator renders it ' +
+            'from the Secret the spec names (database, keystone, notifications.transportUrlSecretRef)',
+        });
+      }
+    }
     const { backends } = spec.store;
     const n = spec.notifications;
     for (const [field, list] of [

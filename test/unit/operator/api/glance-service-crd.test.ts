@@ -101,6 +101,14 @@ describe('GlanceService spec validation', () => {
       { ...minimal, extraConfig: { DEFAULT: { debug: 'true\n[database]' } } },
       'spec.extraConfig.DEFAULT.debug',
     ],
+    [
+      { ...minimal, extraConfig: { DEFAULT: { transport_url: 'rabbit://u:p@mq:5672/' } } },
+      'spec.extraConfig.DEFAULT.transport_url: holds a credential',
+    ],
+    [
+      { ...minimal, extraConfig: { database: { connection: 'mysql+pymysql://glance:p@db/glance' } } },
+      'spec.extraConfig.database.connection: holds a credential',
+    ],
     [{ ...minimal, image: undefined }, 'spec.image'],
     [{ ...minimal, notifications: {} }, 'spec.notifications.transportUrlSecretRef'],
     [withNotifications({ driver: 'log' }), 'spec.notifications.driver'],
