@@ -15,7 +15,7 @@ async function readTransportUrl(ctx: ReconcileContext): Promise<string | undefin
   const ref = ctx.spec.notifications?.transportUrlSecretRef;
   if (!ref) return undefined;
   const { namespace } = ctx.gs.metadata;
-  const url = await secretsOf(ctx.kube).value(namespace, ref.name, ref.key);
+  const url = await secretsOf(ctx.kube, ctx.gs).value(namespace, ref.name, ref.key);
   const problem = transportUrlProblem(url);
   if (problem) {
     throw new TerminalError(

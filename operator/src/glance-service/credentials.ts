@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import {
   GENERATED_PASSWORD_KEY,
+  isGeneratedCredentials,
   OPERATOR_ACCESS_LABEL,
   type GlanceService,
 } from '../api/glance-service-types.js';
@@ -10,9 +11,17 @@ import type { KubeClient } from '../runtime/kube-client.js';
 import { decodeSecretValue, SecretNotAllowedError, SecretReader } from '../runtime/secrets.js';
 import { labels, ownerReference } from './names.js';
 
-/** The Secrets a GlanceService names or owns, read only when labelled for the operator. */
-export function secretsOf(kube: KubeClient): SecretReader {
-  return new SecretReader(kube, OPERATOR_ACCESS_LABEL);
+/**
+ * The Secrets a GlanceService names or owns, read only when labelled for the operator; a password the operator
+ * generated for another GlanceService is not one of them (this one's author would send it where they point).
+ */
+export function secretsOf(kube: KubeClient, gs: GlanceService): SecretReader {
+  return new SecretReader(kube, OPERATOR_ACCESS_LABEL, (secret) => {
+    const owner = secret.metadata?.labels?.['app.kubernetes.io/instance'];
+    return isGeneratedCredentials(secret.metadata?.labels) && owner !== gs.metadata.name
+      ? `holds a password the operator generated for GlanceService ${owner ?? '?'}, used only on its behalf`
+      : null;
+  });
 }
 
 // Images read the generated Keystone password, and this operator reads only labelled Secrets.
@@ -48,7 +57,7 @@ export async function generatedPassword(
   purpose: string,
 ): Promise<string> {
   const { namespace } = gs.metadata;
-  const secrets = secretsOf(kube);
+  const secrets = secretsOf(kube, gs);
   const existing = await secrets.find(namespace, name).catch(async (err: unknown) => {
     if (!(err instanceof SecretNotAllowedError) || !(await labelIfOurs(kube, gs, name))) throw err;
     return secrets.find(namespace, name);

@@ -37,7 +37,7 @@ function adminSource(gs: GlanceService, secret: string): string {
 export async function openDatabase({ kube, gs, spec, connect }: Opening): Promise<DatabaseAdmin> {
   const { host, port, adminSecretRef: ref } = spec.database;
   const ns = gs.metadata.namespace;
-  const secrets = secretsOf(kube);
+  const secrets = secretsOf(kube, gs);
   const user = await secrets.value(ns, ref.name, ref.usernameKey);
   const password = await secrets.value(ns, ref.name, ref.passwordKey);
   try {
@@ -57,7 +57,7 @@ export async function openDatabase({ kube, gs, spec, connect }: Opening): Promis
 export async function openKeystone({ kube, gs, spec, connect }: Opening): Promise<KeystoneAdmin> {
   const k = spec.keystone;
   const ns = gs.metadata.namespace;
-  const secrets = secretsOf(kube);
+  const secrets = secretsOf(kube, gs);
   const admin = {
     username: await secrets.value(ns, k.adminSecretRef.name, k.adminSecretRef.usernameKey),
     password: await secrets.value(ns, k.adminSecretRef.name, k.adminSecretRef.passwordKey),
@@ -95,7 +95,7 @@ export function isCephxKey(text: string): boolean {
 export async function openCeph({ kube, gs, spec, connect }: Opening): Promise<AdminSessions['ceph']> {
   const c = spec.ceph;
   if (!c) return undefined;
-  const keyring = await secretsOf(kube).value(
+  const keyring = await secretsOf(kube, gs).value(
     gs.metadata.namespace,
     c.adminSecretRef.name,
     c.adminSecretRef.keyringKey,

@@ -32,7 +32,7 @@ async function resolvePasswords(ctx: ReconcileContext): Promise<Passwords> {
   const ns = gs.metadata.namespace;
   const db = spec.database.passwordSecretRef;
   const ks = spec.keystone.passwordSecretRef;
-  const secrets = secretsOf(kube);
+  const secrets = secretsOf(kube, gs);
   return {
     database: db
       ? await secrets.value(ns, db.name, db.key)

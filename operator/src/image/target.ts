@@ -13,12 +13,7 @@ import {
 import type { ImageSpec } from '../api/image-types.js';
 import { TerminalError } from '../runtime/errors.js';
 import type { KubeClient } from '../runtime/kube-client.js';
-import {
-  decodeSecretValue,
-  requireSecretValue,
-  SecretNotAllowedError,
-  SecretReader,
-} from '../runtime/secrets.js';
+import { decodeSecretValue, requireSecretValue, SecretReader } from '../runtime/secrets.js';
 import { GlanceImages, type GlanceImagesApi } from './glance-images.js';
 import { EndpointHttp } from '../net/endpoint-http.js';
 import type { UrlPolicy } from '../net/url-policy.js';
@@ -41,20 +36,17 @@ export interface GlanceTarget {
 }
 
 /**
- * A Secret an Image's author names for values the operator sends where the author points (a source's headers or
- * basic auth, a cloud's credentials). The GlanceService passwords the operator generated carry its access label
- * (their GlanceService reads them) but are never used this way: naming one would send it to the author.
+ * The Secrets an Image's author names for values the operator sends where the author points (a source's headers
+ * or basic auth, a cloud's credentials). The GlanceService passwords the operator generated carry its access
+ * label (their GlanceService and its Images' uploads use them) but are never used this way.
  */
-async function authorSecret(secrets: SecretReader, namespace: string, name: string) {
-  const secret = await secrets.read(namespace, name);
-  if (isGeneratedCredentials(secret.metadata.labels)) {
-    throw new SecretNotAllowedError(
-      'SecretNotAllowed',
-      `Secret ${namespace}/${name} holds a password the operator generated for a GlanceService; it is used only ` +
-        "on that GlanceService's behalf, never sent where an Image points",
-    );
-  }
-  return secret;
+function authorSecrets(kube: KubeClient): SecretReader {
+  return new SecretReader(kube, OPERATOR_ACCESS_LABEL, (secret) =>
+    isGeneratedCredentials(secret.metadata?.labels)
+      ? "holds a password the operator generated for a GlanceService; it is used only on that GlanceService's " +
+        'behalf, never sent where an Image points'
+      : null,
+  );
 }
 
 /**
@@ -69,7 +61,7 @@ export async function resolveTarget(
   const secrets = new SecretReader(kube, OPERATOR_ACCESS_LABEL);
   if (spec.cloud) {
     const { name } = spec.cloud.credentialsSecretRef;
-    const secret = await authorSecret(secrets, namespace, name);
+    const secret = await authorSecrets(kube).read(namespace, name);
     const value = (key: string) => decodeSecretValue(secret, key);
     const required = (key: string) => requireSecretValue(secret, key);
     return {
@@ -206,10 +198,10 @@ export async function resolveSourceAccess(
   policy: UrlPolicy,
 ): Promise<SourceAccess> {
   const access: SourceAccess = { headers: {}, policy };
-  const secrets = new SecretReader(kube, OPERATOR_ACCESS_LABEL);
+  const secrets = authorSecrets(kube);
   if (source.headersSecretRef) {
     const { name } = source.headersSecretRef;
-    const secret = await authorSecret(secrets, namespace, name);
+    const secret = await secrets.read(namespace, name);
     for (const key of Object.keys(secret.data ?? {})) {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) {
         throw new TerminalError('InvalidHeader', `Secret ${name}: "${key}" is not an HTTP header name`);
@@ -223,7 +215,7 @@ export async function resolveSourceAccess(
   }
   if (source.basicAuthSecretRef) {
     const { name, usernameKey, passwordKey } = source.basicAuthSecretRef;
-    const secret = await authorSecret(secrets, namespace, name);
+    const secret = await secrets.read(namespace, name);
     access.basicAuth = {
       username: requireSecretValue(secret, usernameKey),
       password: requireSecretValue(secret, passwordKey),

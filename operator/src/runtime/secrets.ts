@@ -29,9 +29,14 @@ export class SecretNotAllowedError extends TerminalError {
  * read, a label its owner sets to say the operator may use it on behalf of the namespace's authors.
  */
 export class SecretReader {
+  /**
+   * `refuse` may turn down a labelled Secret for this use (saying why, after its name), as a Secret made for one
+   * resource that another names.
+   */
   constructor(
     private readonly kube: KubeClient,
     readonly accessLabel: string,
+    private readonly refuse: (secret: V1Secret) => string | null = () => null,
   ) {}
 
   /** The Secret, or undefined if there is none; one without the label is for a person to fix. */
@@ -45,6 +50,9 @@ export class SecretReader {
           `kubectl label secret -n ${namespace} ${name} ${this.accessLabel}=true`,
       );
     }
+    const refusal = secret && this.refuse(secret);
+    if (refusal)
+      throw new SecretNotAllowedError('SecretNotAllowed', `Secret ${namespace}/${name} ${refusal}`);
     return secret;
   }
 

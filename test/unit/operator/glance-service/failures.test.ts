@@ -150,6 +150,28 @@ describe('GlanceService reconciler: admin credentials a person must fix', () => 
     },
   );
 
+  it("is Stalled/SecretNotAllowed for an admin Secret that is another GlanceService's generated password", async () => {
+    const w = new GlanceWorld();
+    const connect = jest.spyOn(w.db, 'connect');
+    w.kube.edit(ref('Secret', 'db-admin'), (s) => {
+      s.metadata.labels = {
+        ...s.metadata.labels,
+        'app.kubernetes.io/managed-by': 'glance-operator',
+        'app.kubernetes.io/component': 'credentials',
+        'app.kubernetes.io/instance': 'other-glance',
+      };
+    });
+    w.create();
+    expect(await w.reconcile()).toEqual({ requeueAfterMs: STALLED_RETRY_MS });
+    expect(w.condition('DatabaseReady')).toMatchObject({
+      status: 'False',
+      reason: 'SecretNotAllowed',
+      message: `Secret ${NS}/db-admin holds a password the operator generated for GlanceService other-glance, used only on its behalf`,
+    });
+    expectNothingCreated(w);
+    expect(connect).not.toHaveBeenCalled();
+  });
+
   it('is Stalled/SecretNotFound for a missing admin Secret, and recovers once it exists', async () => {
     const w = new GlanceWorld();
     w.create(w.spec({ database: { host: 'mariadb.test', adminSecretRef: { name: 'db-admin-missing' } } }));
