@@ -59,10 +59,13 @@ OwnerReferencesPermissionEnforcement admission plugin is on.
 - apiGroups: ['']
   resources: [configmaps]
   verbs: [get]
+{{- if not .Values.watchNamespace }}
 # Whether a deleted object's namespace is going too: then cleanup that only a person could unblock is left at once.
+# A Role cannot grant it (namespaces are cluster-scoped); without it the operator assumes the namespace stays.
 - apiGroups: ['']
   resources: [namespaces]
   verbs: [get]
+{{- end }}
 - apiGroups: ['']
   resources: [persistentvolumeclaims]
   verbs: [get, create, patch, delete]
