@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import amqp from 'amqplib';
+import type amqp from 'amqplib';
 import { compareEventSequences, type ObservedEvent } from '../../../../api-server/src/notify/index.js';
 import { adminTokenFromStack } from '../../../harness/keystone.js';
 import { stackValue } from '../../../harness/stack-env.js';
+import { consumeNotifications } from './consumer.js';
 import { ApiServer, ScratchDatabase, startOnScratchDatabase } from '../server.js';
 import { Relay, transportUrlVia } from './relay.js';
 
@@ -33,22 +34,7 @@ beforeAll(async () => {
     },
   });
   await startOnScratchDatabase(db, ours);
-  connection = await amqp.connect(stackValue('TRANSPORT_URL').replace(/^rabbit:/, 'amqp:'));
-  const channel = await connection.createChannel();
-  await channel.assertExchange('glance', 'topic', { durable: false });
-  const queue = (await channel.assertQueue('', { exclusive: true })).queue;
-  await channel.bindQueue(queue, 'glance', 'notifications.info');
-  await channel.bindQueue(queue, 'glance', 'notifications.error');
-  await channel.consume(
-    queue,
-    (msg) => {
-      if (!msg) return;
-      const envelope = JSON.parse(msg.content.toString()) as Json;
-      const message = JSON.parse(String(envelope['oslo.message'])) as ObservedEvent;
-      received.push({ event_type: message.event_type, payload: message.payload });
-    },
-    { noAck: true },
-  );
+  connection = await consumeNotifications(received);
 }, 120_000);
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
-import amqp from 'amqplib';
+import type amqp from 'amqplib';
 import { adminTokenFromStack } from '../../../harness/keystone.js';
 import { stackValue } from '../../../harness/stack-env.js';
+import { consumeNotifications } from './consumer.js';
 import {
   compareEventSequences,
   imageDataPayload,
@@ -96,22 +97,7 @@ describe('our payload builders against upstream Glance 25', () => {
   const received: ObservedEvent[] = [];
 
   beforeAll(async () => {
-    connection = await amqp.connect(stackValue('TRANSPORT_URL').replace(/^rabbit:/, 'amqp:'));
-    const channel = await connection.createChannel();
-    await channel.assertExchange('glance', 'topic', { durable: false });
-    const queue = (await channel.assertQueue('', { exclusive: true })).queue;
-    await channel.bindQueue(queue, 'glance', 'notifications.info');
-    await channel.bindQueue(queue, 'glance', 'notifications.error');
-    await channel.consume(
-      queue,
-      (msg) => {
-        if (!msg) return;
-        const envelope = JSON.parse(msg.content.toString()) as Json;
-        const message = JSON.parse(String(envelope['oslo.message'])) as ObservedEvent;
-        received.push({ event_type: message.event_type, payload: message.payload });
-      },
-      { noAck: true },
-    );
+    connection = await consumeNotifications(received);
   });
 
   afterAll(async () => {
