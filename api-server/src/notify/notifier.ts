@@ -30,8 +30,11 @@ export interface NotifierStats {
 }
 
 export interface Notifier {
-  /** Synchronous, never throws, never waits for the broker. */
-  notify(eventType: string, payload: PyJson, options?: NotifyOptions): void;
+  /**
+   * Synchronous, never throws, never waits for the broker. A payload given as a function is built only when the
+   * event is sent at all.
+   */
+  notify(eventType: string, payload: PyJson | (() => PyJson), options?: NotifyOptions): void;
   /** Whether an event type would be sent at all: lets a caller skip building a costly payload. */
   enabled(eventType: string): boolean;
   stats(): NotifierStats;
@@ -158,9 +161,19 @@ export function createNotifier(
     notify(eventType, payload, options = {}) {
       if (!options.unfiltered && !isEnabled(eventType)) return;
       const priority = options.priority ?? 'INFO';
+      let built: PyJson;
+      try {
+        built = typeof payload === 'function' ? payload() : payload;
+      } catch (error) {
+        log.error(
+          { err: error instanceof Error ? error.message : String(error), eventType },
+          'notification not sent',
+        );
+        return;
+      }
       for (const sink of sinks) {
         try {
-          sink.deliver(eventType, payload, priority);
+          sink.deliver(eventType, built, priority);
         } catch (error) {
           // A notification must never fail the request that caused it (upstream logs and carries on too).
           log.error(

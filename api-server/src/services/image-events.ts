@@ -91,9 +91,7 @@ export class ImageEvents {
 
   /** image.prepare, when the data is about to be written. */
   preparing(image: ImageRecord, backend: string | null): void {
-    if (this.notifier.enabled('image.prepare')) {
-      this.notifier.notify('image.prepare', imageDataPayload(imageNotice(image), backend));
-    }
+    this.notifier.notify('image.prepare', () => imageDataPayload(imageNotice(image), backend));
   }
 
   /**
@@ -101,20 +99,16 @@ export class ImageEvents {
    * before) and image.update, in upstream's order.
    */
   uploaded(image: ImageRecord, backend: string | null, activated: boolean): void {
-    if (this.notifier.enabled('image.upload')) {
-      this.notifier.notify('image.upload', imageDataPayload(imageNotice(image), backend));
-    }
+    this.notifier.notify('image.upload', () => imageDataPayload(imageNotice(image), backend));
     if (activated) this.image('image.activate', image);
     this.updated(image);
   }
 
   /** image.upload at ERROR priority: upstream sends the failure's text, not an image. */
   uploadFailed(kind: UploadFailure, imageId: string, error: string): void {
-    if (this.notifier.enabled('image.upload')) {
-      this.notifier.notify('image.upload', imageUploadFailurePayload(kind, imageId, error), {
-        priority: 'ERROR',
-      });
-    }
+    this.notifier.notify('image.upload', () => imageUploadFailurePayload(kind, imageId, error), {
+      priority: 'ERROR',
+    });
   }
 
   /** image.upload at ERROR priority for the failure `err` of storing the image's data. */
@@ -124,9 +118,7 @@ export class ImageEvents {
 
   /** image.delete, after the image was marked deleted. */
   deleted(image: ImageRecord, deletedAt: Date): void {
-    if (this.notifier.enabled('image.delete')) {
-      this.notifier.notify('image.delete', imageDeletePayload(imageNotice(image, 'deleted'), deletedAt));
-    }
+    this.notifier.notify('image.delete', () => imageDeletePayload(imageNotice(image, 'deleted'), deletedAt));
   }
 
   /** image.send, once a download's body went out (ERROR when it was cut short). */
@@ -137,24 +129,18 @@ export class ImageEvents {
   }
 
   memberCreated(member: MemberRecord): void {
-    if (this.notifier.enabled('image.member.create')) {
-      this.notifier.notify('image.member.create', memberPayload(memberNotice(member)));
-    }
+    this.notifier.notify('image.member.create', () => memberPayload(memberNotice(member)));
   }
 
   memberUpdated(member: MemberRecord): void {
-    if (this.notifier.enabled('image.member.update')) {
-      this.notifier.notify('image.member.update', memberPayload(memberNotice(member)));
-    }
+    this.notifier.notify('image.member.update', () => memberPayload(memberNotice(member)));
   }
 
   memberDeleted(member: MemberRecord, deletedAt: Date): void {
-    if (this.notifier.enabled('image.member.delete')) {
-      this.notifier.notify('image.member.delete', memberDeletePayload(memberNotice(member), deletedAt));
-    }
+    this.notifier.notify('image.member.delete', () => memberDeletePayload(memberNotice(member), deletedAt));
   }
 
   private image(eventType: string, image: ImageRecord): void {
-    if (this.notifier.enabled(eventType)) this.notifier.notify(eventType, imagePayload(imageNotice(image)));
+    this.notifier.notify(eventType, () => imagePayload(imageNotice(image)));
   }
 }

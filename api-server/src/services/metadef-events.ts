@@ -169,6 +169,6 @@ export class MetadefEvents {
   }
 
   private send(eventType: string, payload: () => PyJson): void {
-    if (this.notifier.enabled(eventType)) this.notifier.notify(eventType, payload());
+    this.notifier.notify(eventType, payload);
   }
 }

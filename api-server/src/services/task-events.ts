@@ -70,6 +70,6 @@ export class TaskEvents implements ImportEvents {
   }
 
   private task(eventType: string, task: TaskRecord): void {
-    if (this.notifier.enabled(eventType)) this.notifier.notify(eventType, taskPayload(taskNotice(task)));
+    this.notifier.notify(eventType, () => taskPayload(taskNotice(task)));
   }
 }

@@ -1,23 +1,9 @@
 import type { ImageRecord } from '../../../../api-server/src/domain/types.js';
-import type { Notifier, NotifyOptions, PyJson } from '../../../../api-server/src/notify/index.js';
+import type { PyJson } from '../../../../api-server/src/notify/index.js';
 import { ImageEvents } from '../../../../api-server/src/services/image-events.js';
+import { recordingNotifier } from '../../../fakes/notifier.js';
 
-interface Sent {
-  eventType: string;
-  payload: PyJson;
-  options?: NotifyOptions;
-}
-
-function recorder(disabled: string[] = []): { notifier: Notifier; sent: Sent[] } {
-  const sent: Sent[] = [];
-  const notifier: Notifier = {
-    notify: (eventType, payload, options) => void sent.push({ eventType, payload, options }),
-    enabled: (eventType) => !disabled.includes(eventType),
-    stats: () => ({ buffered: 0, capacity: 0, dropped: 0, sent: 0, connected: false }),
-    close: async () => undefined,
-  };
-  return { notifier, sent };
-}
+const recorder = recordingNotifier;
 
 const image: ImageRecord = {
   id: '6b1b3c4e-0000-4000-8000-000000000001',

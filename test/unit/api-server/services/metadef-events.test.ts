@@ -1,21 +1,12 @@
 import type { NamespaceRecord, ObjectRecord } from '../../../../api-server/src/domain/metadef-types.js';
-import type { Notifier, PyJson } from '../../../../api-server/src/notify/index.js';
+import type { PyJson } from '../../../../api-server/src/notify/index.js';
 import { MetadefEvents } from '../../../../api-server/src/services/metadef-events.js';
+import { recordingNotifier } from '../../../fakes/notifier.js';
 
-interface Sent {
-  eventType: string;
-  payload: Record<string, PyJson>;
-}
-
-function recorder(disabled: string[] = []): { notifier: Notifier; sent: Sent[] } {
-  const sent: Sent[] = [];
-  const notifier: Notifier = {
-    notify: (eventType, payload) => void sent.push({ eventType, payload: payload as Record<string, PyJson> }),
-    enabled: (eventType) => !disabled.includes(eventType),
-    stats: () => ({ buffered: 0, capacity: 0, dropped: 0, sent: 0, connected: false }),
-    close: async () => undefined,
-  };
-  return { notifier, sent };
+// Every metadef payload is an object.
+function recorder(disabled: string[] = []) {
+  const { notifier, sent } = recordingNotifier(disabled);
+  return { notifier, sent: sent as Array<{ eventType: string; payload: Record<string, PyJson> }> };
 }
 
 const t0 = new Date('2026-12-07T10:00:00Z');

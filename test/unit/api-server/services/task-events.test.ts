@@ -1,25 +1,11 @@
 import type { TaskRecord } from '../../../../api-server/src/db/task-repo.js';
 import type { ImageRecord } from '../../../../api-server/src/domain/types.js';
-import type { Notifier, NotifyOptions, PyJson } from '../../../../api-server/src/notify/index.js';
+import type { PyJson } from '../../../../api-server/src/notify/index.js';
 import { StoreError } from '../../../../api-server/src/store/errors.js';
 import { TaskEvents } from '../../../../api-server/src/services/task-events.js';
+import { recordingNotifier } from '../../../fakes/notifier.js';
 
-interface Sent {
-  eventType: string;
-  payload: PyJson;
-  options?: NotifyOptions;
-}
-
-function recorder(disabled: string[] = []): { notifier: Notifier; sent: Sent[] } {
-  const sent: Sent[] = [];
-  const notifier: Notifier = {
-    notify: (eventType, payload, options) => void sent.push({ eventType, payload, options }),
-    enabled: (eventType) => !disabled.includes(eventType) && !disabled.includes(eventType.split('.')[0]!),
-    stats: () => ({ buffered: 0, capacity: 0, dropped: 0, sent: 0, connected: false }),
-    close: async () => undefined,
-  };
-  return { notifier, sent };
-}
+const recorder = recordingNotifier;
 
 const task: TaskRecord = {
   id: '0f0e0d0c-0000-4000-8000-000000000001',
