@@ -69,7 +69,10 @@ cmd_down() {
 cmd_status() {
   local c; for c in "${COMPONENTS[@]}"; do "${c}_status"; done
   local pids=() f
-  for f in "$RUN_DIR"/*.pid; do [ -f "$f" ] || continue; local p; p=$(cat "$f"); kill -0 "$p" 2>/dev/null && pids+=("$p") && pids+=($(pgrep -g "$p" || true)); done
+  for f in "$RUN_DIR"/*.pid; do
+    [ -f "$f" ] || continue
+    local p; p=$(pid_of "$(basename "$f" .pid)") && pids+=("$p") && pids+=($(pgrep -g "$p" || true))
+  done
   [ ${#pids[@]} -gt 0 ] && echo "memory (RSS of the processes the stack started): $(rss_mib $(printf '%s\n' "${pids[@]}" | sort -u)) MiB"
   [ -f "$STACK_ENV" ] && echo "env file: $STACK_ENV"
 }

@@ -33,13 +33,29 @@ die() { log "ERROR: $*"; exit 1; }
 now() { date +%s.%N; }
 since() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
 
-# A pidfile under $RUN_DIR marks a process this stack started; `down` stops only those.
-alive() { [ -f "$RUN_DIR/$1.pid" ] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
+# A pidfile under $RUN_DIR marks a process this stack started; `down` stops only those. The state is on disk and
+# outlives a reboot, when its number may belong to another process: so the pidfile also records the boot and the
+# process's start time, and a process is ours only if both still match (else `up` would skip a daemon that is not
+# running, and `down` would signal a stranger).
+proc_identity() {
+  local stat; stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }   # the command name in parentheses may hold spaces; starttime is the 20th field after it
+  set -- $stat
+  echo "$(cat /proc/sys/kernel/random/boot_id) ${20}"
+}
+pid_of() {
+  local f="$RUN_DIR/$1.pid" pid id
+  [ -f "$f" ] || return 1
+  { read -r pid; read -r id; } <"$f" || true
+  [ -n "$pid" ] && [ -n "$id" ] && [ "$(proc_identity "$pid")" = "$id" ] && echo "$pid"
+}
+alive() { pid_of "$1" >/dev/null; }
 # start NAME LOGFILE CMD...: run CMD detached in its own session and remember its pid.
 start_bg() {
   local name=$1 logf=$2; shift 2
   setsid "$@" </dev/null >>"$logf" 2>&1 &
-  echo $! >"$RUN_DIR/$name.pid"
+  local pid=$!
+  printf '%s\n%s\n' "$pid" "$(proc_identity "$pid")" >"$RUN_DIR/$name.pid"
 }
 # write_if_changed FILE: stdin becomes FILE only if it differs, so a daemon that watches its configuration file
 # (kube-proxy exits when it is written) sees no write when nothing changed.
@@ -68,8 +84,7 @@ ensure_bg() {
 }
 stop_bg() {
   local name=$1 f="$RUN_DIR/$1.pid" i
-  alive "$name" || { rm -f "$f"; return 0; }
-  local pid; pid=$(cat "$f")
+  local pid; pid=$(pid_of "$name") || { rm -f "$f"; return 0; }
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
   for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   kill -0 "$pid" 2>/dev/null && { log "$name did not stop in 20 s: SIGKILL"; kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"; }
