@@ -57,6 +57,15 @@ export const apiServiceName = (glanceService: string) => `${glanceService}-api`;
 export const apiServiceUrl = (glanceService: string, namespace: string) =>
   `http://${apiServiceName(glanceService)}.${namespace}.svc:${API_PORT}`;
 
+/**
+ * What `adopt` means in each block. The operator marks what it creates in each system with the GlanceService's UID
+ * (glance-service/ownership.ts) and deletes only what carries that mark.
+ */
+export const ADOPT_NOTE =
+  'Without adopt, an existing object this GlanceService did not create is refused (Stalled, reason NotOwned). ' +
+  'With adopt, it is used as it is and never deleted, except one left by an earlier GlanceService of the same ' +
+  'namespace and name (deletionPolicy Retain), which is taken back and marked as this one\'s.';
+
 // Names end up in SQL, Ceph caps and CLI arguments: restrict them to characters that need no quoting there.
 const k8sName = z
   .string()
@@ -104,6 +113,13 @@ export const databaseSpec = z.object({
     .describe("Created for 'localhost' and '%' with ALL PRIVILEGES on the database."),
   adminSecretRef: credentialsRef,
   passwordSecretRef: passwordRef.optional(),
+  adopt: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Use a database and users of these names that this GlanceService did not create. ' +
+        ADOPT_NOTE,
+    ),
 });
 
 export const keystoneSpec = z.object({
@@ -122,6 +138,13 @@ export const keystoneSpec = z.object({
   serviceName: plainName(255).default('glance'),
   serviceDescription: z.string().max(255).default('OpenStack Image'),
   passwordSecretRef: passwordRef.optional(),
+  adopt: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Use a Keystone user, service and endpoints of these names that this GlanceService did not create. ' +
+        ADOPT_NOTE,
+    ),
 });
 
 export const cephSpec = z.object({
@@ -145,6 +168,12 @@ export const cephSpec = z.object({
     .optional()
     .describe("Default: the cluster's osd_pool_default_pg_num."),
   user: plainName(64).default('glance').describe('cephx id for the API (client.<user>).'),
+  adopt: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Use a Ceph pool and user of these names that this GlanceService did not create. ' + ADOPT_NOTE,
+    ),
 });
 
 // Options whose values carry credentials the operator takes from Secrets: never written in a custom resource.
