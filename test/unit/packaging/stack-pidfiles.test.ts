@@ -36,12 +36,15 @@ describe('stack pidfiles', () => {
   test.each([
     ['the old format (a number alone)', ''],
     ['another boot', 'some-old-boot 12345\n'],
-  ])('stopping a daemon whose pidfile (%s) names another process leaves that process alone', async (_, identity) => {
-    writeFileSync(join(dir, 'run', 'containerd.pid'), `${stranger.pid}\n${identity}`);
-    sh('stop_bg containerd');
-    await new Promise((r) => setTimeout(r, 100));
-    expect([stranger.exitCode, stranger.signalCode]).toEqual([null, null]);
-  });
+  ])(
+    'stopping a daemon whose pidfile (%s) names another process leaves that process alone',
+    async (_, identity) => {
+      writeFileSync(join(dir, 'run', 'containerd.pid'), `${stranger.pid}\n${identity}`);
+      sh('stop_bg containerd');
+      await new Promise((r) => setTimeout(r, 100));
+      expect([stranger.exitCode, stranger.signalCode]).toEqual([null, null]);
+    },
+  );
 
   test('a daemon the stack started is running until stopped', () => {
     const out = sh(
