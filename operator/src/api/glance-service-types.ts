@@ -64,7 +64,7 @@ export const apiServiceUrl = (glanceService: string, namespace: string) =>
 export const ADOPT_NOTE =
   'Without adopt, an existing object this GlanceService did not create is refused (Stalled, reason NotOwned). ' +
   'With adopt, it is used as it is and never deleted, except one left by an earlier GlanceService of the same ' +
-  'namespace and name (deletionPolicy Retain), which is taken back and marked as this one\'s.';
+  "namespace and name (deletionPolicy Retain), which is taken back and marked as this one's.";
 
 // Names end up in SQL, Ceph caps and CLI arguments: restrict them to characters that need no quoting there.
 const k8sName = z
@@ -117,8 +117,7 @@ export const databaseSpec = z.object({
     .boolean()
     .default(false)
     .describe(
-      'Use a database and users of these names that this GlanceService did not create. ' +
-        ADOPT_NOTE,
+      'Use a database and users of these names that this GlanceService did not create. ' + ADOPT_NOTE,
     ),
 });
 
