@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { KeystoneAdmin } from '../../operator/src/glance-service/admin-clients.js';
 import {
   KeystoneError,
+  OWNER_ATTRIBUTE,
   type KeystoneEndpoint,
   type KeystoneRegion,
   type KeystoneService,
   type KeystoneUser,
   type Named,
+  type NewService,
   type PasswordCredentials,
+  type UserChanges,
 } from '../../operator/src/glance-service/keystone-client.js';
 
 interface StoredUser extends KeystoneUser {
@@ -159,17 +162,24 @@ class FakeKeystoneSession implements KeystoneAdmin {
     return this.read(user && strip(user));
   }
 
-  async createUser(name: string, domainId: string, password: string): Promise<KeystoneUser> {
+  async createUser(name: string, domainId: string, password: string, owner: string): Promise<KeystoneUser> {
     this.write('POST users');
     if (this.ks.users.some((u) => u.name === name && u.domain_id === domainId)) {
       throw new KeystoneError(409, `Keystone POST /users: HTTP 409 Conflict`);
     }
-    const user = { id: newId(), name, domain_id: domainId, enabled: true, password };
+    const user = {
+      id: newId(),
+      name,
+      domain_id: domainId,
+      enabled: true,
+      password,
+      [OWNER_ATTRIBUTE]: owner,
+    };
     this.ks.users.push(user);
     return strip(user);
   }
 
-  async updateUser(id: string, changes: { password?: string; enabled?: boolean }): Promise<KeystoneUser> {
+  async updateUser(id: string, changes: UserChanges): Promise<KeystoneUser> {
     this.write('PATCH users');
     return strip(updated(this.ks.users, (u) => u.id === id, changes, `users/${id}`));
   }
@@ -201,7 +211,7 @@ class FakeKeystoneSession implements KeystoneAdmin {
     return this.read(this.ks.services.filter((s) => s.type === type));
   }
 
-  async createService(value: { name: string; type: string; description: string }): Promise<KeystoneService> {
+  async createService(value: NewService): Promise<KeystoneService> {
     this.write('POST services');
     // Keystone allows two services of one name; so does this fake.
     const service = { id: newId(), ...value, enabled: true };

@@ -4,7 +4,9 @@ import type {
   KeystoneService,
   KeystoneUser,
   Named,
+  NewService,
   PasswordCredentials,
+  UserChanges,
 } from './keystone-client.js';
 
 /**
@@ -43,15 +45,16 @@ export interface KeystoneAdmin {
   findProject(name: string, domainId: string): Promise<Named | undefined>;
   createProject(name: string, domainId: string, description: string): Promise<Named>;
   findUser(name: string, domainId: string): Promise<KeystoneUser | undefined>;
-  createUser(name: string, domainId: string, password: string): Promise<KeystoneUser>;
-  updateUser(id: string, changes: { password?: string; enabled?: boolean }): Promise<KeystoneUser>;
+  /** `owner`: the ownership mark, kept with the user. */
+  createUser(name: string, domainId: string, password: string, owner: string): Promise<KeystoneUser>;
+  updateUser(id: string, changes: UserChanges): Promise<KeystoneUser>;
   /** false when the user was already gone. */
   deleteUser(id: string): Promise<boolean>;
   findRole(name: string): Promise<Named | undefined>;
   hasProjectRole(projectId: string, userId: string, roleId: string): Promise<boolean>;
   grantProjectRole(projectId: string, userId: string, roleId: string): Promise<void>;
   listServices(type: string): Promise<KeystoneService[]>;
-  createService(value: { name: string; type: string; description: string }): Promise<KeystoneService>;
+  createService(value: NewService): Promise<KeystoneService>;
   updateService(id: string, changes: Partial<Omit<KeystoneService, 'id'>>): Promise<KeystoneService>;
   deleteService(id: string): Promise<boolean>;
   getRegion(id: string): Promise<KeystoneRegion | undefined>;

@@ -24,20 +24,32 @@ export interface Named {
   id: string;
   name: string;
 }
-export interface KeystoneUser extends Named {
+/**
+ * The extra attribute (Keystone keeps any attribute it does not know with the object) that says which GlanceService
+ * created a user, service or endpoint: ownership.ts's mark.
+ */
+export const OWNER_ATTRIBUTE = 'glance_operator_owner';
+export interface Owned {
+  [OWNER_ATTRIBUTE]?: string;
+}
+
+export interface KeystoneUser extends Named, Owned {
   enabled: boolean;
   domain_id: string;
 }
-export interface KeystoneService extends Named {
+export interface KeystoneService extends Named, Owned {
   type: string;
   enabled: boolean;
   description?: string;
 }
+export type UserChanges = { password?: string; enabled?: boolean } & Owned;
+export type NewService = { name: string; type: string; description: string } & Required<Owned>;
+
 export interface KeystoneRegion {
   id: string;
   description?: string;
 }
-export interface KeystoneEndpoint {
+export interface KeystoneEndpoint extends Owned {
   id: string;
   interface: 'public' | 'internal' | 'admin';
   url: string;
@@ -195,11 +207,17 @@ export class KeystoneClient implements KeystoneAdmin {
     return (await this.list<KeystoneUser>(`/users?${q}`, 'users'))[0];
   }
 
-  createUser(name: string, domainId: string, password: string): Promise<KeystoneUser> {
-    return this.create('/users', 'user', { name, domain_id: domainId, password, enabled: true });
+  createUser(name: string, domainId: string, password: string, owner: string): Promise<KeystoneUser> {
+    return this.create('/users', 'user', {
+      name,
+      domain_id: domainId,
+      password,
+      enabled: true,
+      [OWNER_ATTRIBUTE]: owner,
+    });
   }
 
-  updateUser(id: string, changes: { password?: string; enabled?: boolean }): Promise<KeystoneUser> {
+  updateUser(id: string, changes: UserChanges): Promise<KeystoneUser> {
     return this.update(`/users/${id}`, 'user', changes);
   }
 
@@ -223,7 +241,7 @@ export class KeystoneClient implements KeystoneAdmin {
     return this.list(`/services?type=${encodeURIComponent(type)}`, 'services');
   }
 
-  createService(value: { name: string; type: string; description: string }): Promise<KeystoneService> {
+  createService(value: NewService): Promise<KeystoneService> {
     return this.create('/services', 'service', { ...value, enabled: true });
   }
 

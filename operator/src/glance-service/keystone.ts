@@ -2,7 +2,8 @@ import type { GlanceService, GlanceServiceSpec } from '../api/glance-service-typ
 import { TerminalError } from '../runtime/errors.js';
 import type { KeystoneAdmin } from './admin-clients.js';
 import { notify, type CleanupContext, type ReconcileContext, type StepCondition } from './context.js';
-import type { KeystoneService } from './keystone-client.js';
+import { OWNER_ATTRIBUTE, type KeystoneService, type Owned } from './keystone-client.js';
+import { claim, formatMark, markOf, parseMark, type Claim } from './ownership.js';
 import { serviceUrl } from './names.js';
 
 export const SERVICE_TYPE = 'image';
@@ -51,11 +52,19 @@ export async function reconcileKeystone(ctx: ReconcileContext, password: string)
     await notify(ctx, 'KeystoneProjectCreated', `Created Keystone project ${k.projectName}`);
   }
 
+  // Both claims are decided before anything is written, so a refused user or service is left as it was.
+  const mark = formatMark(markOf(ctx.gs));
   let user = await keystone.findUser(k.userName, domainId);
+  const userClaim = user && claimOwned(ctx, user, `Keystone user ${k.userName}`);
+  const found = await findService(keystone, k.serviceName, ctx.gs.status?.serviceId);
+  const serviceClaim = found && claimOwned(ctx, found, `Keystone service ${k.serviceName}`);
+
   if (!user) {
-    user = await keystone.createUser(k.userName, domainId, password);
+    user = await keystone.createUser(k.userName, domainId, password, mark);
     await notify(ctx, 'KeystoneUserCreated', `Created Keystone user ${k.userName}`);
   } else {
+    if (userClaim !== 'ours') await noteClaim(ctx, userClaim, `Keystone user ${k.userName}`);
+    if (userClaim === 'take-back') await keystone.updateUser(user.id, { [OWNER_ATTRIBUTE]: mark });
     if (!user.enabled) {
       await keystone.updateUser(user.id, { enabled: true });
       await notify(ctx, 'KeystoneUserEnabled', `Re-enabled Keystone user ${k.userName}`);
@@ -78,7 +87,7 @@ export async function reconcileKeystone(ctx: ReconcileContext, password: string)
     );
   }
 
-  const service = await ensureService(ctx, ctx.gs.status?.serviceId);
+  const service = await ensureService(ctx, found, serviceClaim, mark);
 
   if (!(await keystone.getRegion(k.region))) {
     await keystone.createRegion(k.region, regionDescription(ctx));
@@ -96,6 +105,7 @@ export async function reconcileKeystone(ctx: ReconcileContext, password: string)
         region_id: k.region,
         service_id: service.id,
         enabled: true,
+        [OWNER_ATTRIBUTE]: mark,
       });
       await notify(ctx, 'KeystoneEndpointCreated', `Created the ${iface} endpoint ${url} in ${k.region}`);
     } else if (first.url !== url || !first.enabled) {
@@ -124,25 +134,61 @@ export async function reconcileKeystone(ctx: ReconcileContext, password: string)
   };
 }
 
-async function ensureService(ctx: ReconcileContext, knownId: string | undefined): Promise<KeystoneService> {
+async function ensureService(
+  ctx: ReconcileContext,
+  service: KeystoneService | undefined,
+  serviceClaim: Claim | undefined,
+  mark: string,
+): Promise<KeystoneService> {
   const { keystone } = ctx.sessions;
   const k = ctx.spec.keystone;
-  const service = await findService(keystone, k.serviceName, knownId);
   if (!service) {
     const created = await keystone.createService({
       name: k.serviceName,
       type: SERVICE_TYPE,
       description: k.serviceDescription,
+      [OWNER_ATTRIBUTE]: mark,
     });
     await notify(ctx, 'KeystoneServiceCreated', `Created Keystone service ${k.serviceName} of type image`);
     return created;
   }
+  if (serviceClaim !== 'ours') await noteClaim(ctx, serviceClaim, `Keystone service ${k.serviceName}`);
+  if (serviceClaim === 'take-back') await keystone.updateService(service.id, { [OWNER_ATTRIBUTE]: mark });
   if (!service.enabled || (service.description ?? '') !== k.serviceDescription) {
     await keystone.updateService(service.id, { enabled: true, description: k.serviceDescription });
     await notify(ctx, 'KeystoneServiceUpdated', `Restored Keystone service ${k.serviceName}`);
   }
   return service;
 }
+
+function claimOwned(ctx: ReconcileContext, object: Owned, what: string): Claim {
+  return claim(
+    ctx.gs,
+    parseMark(object[OWNER_ATTRIBUTE]),
+    ctx.spec.keystone.adopt,
+    what,
+    'spec.keystone.adopt',
+  );
+}
+
+/** An Event on each pass that uses an object it did not create, so the choice stays visible. */
+async function noteClaim(ctx: ReconcileContext, c: Claim | undefined, what: string): Promise<void> {
+  if (c === 'take-back') {
+    await notify(
+      ctx,
+      'KeystoneTakenBack',
+      `Took back ${what}, left by an earlier GlanceService of this name`,
+    );
+  } else if (
+    c === 'adopted' &&
+    !ctx.gs.status?.conditions?.some((x) => x.type === 'KeystoneReady' && x.status === 'True')
+  ) {
+    await notify(ctx, 'KeystoneAdopted', `Using ${what}, which it did not create: it is never deleted`);
+  }
+}
+
+const isOurs = (ctx: CleanupContext, object: Owned) =>
+  parseMark(object[OWNER_ATTRIBUTE])?.uid === ctx.gs.metadata.uid;
 
 /**
  * Marks a region this GlanceService created, so that deletion can tell it from one that was there before (a
@@ -153,36 +199,44 @@ function regionDescription(ctx: Pick<ReconcileContext, 'gs'>): string {
 }
 
 /**
- * Always on delete: this region's endpoints go; the service and the user go when no other region still
- * has endpoints of the service (another GlanceService may serve it there); the region goes when this
- * GlanceService created it and no endpoint of any service is left in it.
+ * Always on delete, and only what carries this GlanceService's mark: its endpoints in this region go; the service
+ * and the user go when no other region still has endpoints of the service (another GlanceService may serve it
+ * there); the region goes when this GlanceService created it and no endpoint of any service is left in it. An
+ * adopted user or service stays, with an Event that says so.
  */
 export async function deleteKeystoneRegistration(
   ctx: CleanupContext,
   keystone: KeystoneAdmin,
 ): Promise<void> {
   const k = ctx.spec.keystone;
+  const kept: string[] = [];
   const service = await findService(keystone, k.serviceName, ctx.gs.status?.serviceId);
   if (service) {
+    const ours = isOurs(ctx, service);
     const endpoints = await keystone.listEndpoints(service.id);
-    for (const e of endpoints.filter((e) => e.region_id === k.region)) await keystone.deleteEndpoint(e.id);
-    if (endpoints.some((e) => e.region_id !== k.region)) {
+    const mine = endpoints.filter((e) => e.region_id === k.region && (ours || isOurs(ctx, e)));
+    for (const e of mine) await keystone.deleteEndpoint(e.id);
+    if (endpoints.some((e) => !mine.includes(e))) {
       await notify(
         ctx,
         'KeystoneEndpointsDeleted',
-        `Deleted the endpoints in ${k.region}; other regions keep the service`,
+        `Deleted its endpoints in ${k.region}; the service keeps its other endpoints`,
       );
       await deleteOwnRegion(ctx, keystone);
       return;
     }
-    await keystone.deleteService(service.id);
+    if (ours) await keystone.deleteService(service.id);
+    else kept.push(`service ${k.serviceName}`);
   }
   const user = await keystone.findUser(k.userName, await serviceDomainId(keystone, ctx.spec));
-  if (user) await keystone.deleteUser(user.id);
+  if (user && isOurs(ctx, user)) await keystone.deleteUser(user.id);
+  else if (user) kept.push(`user ${k.userName}`);
   await notify(
     ctx,
     'KeystoneDeregistered',
-    `Deleted Keystone service ${k.serviceName}, its endpoints and user ${k.userName}`,
+    kept.length
+      ? `Deleted its Keystone endpoints and what it created; kept ${kept.join(' and ')}, which it did not create`
+      : `Deleted Keystone service ${k.serviceName}, its endpoints and user ${k.userName}`,
   );
   await deleteOwnRegion(ctx, keystone);
 }

@@ -79,7 +79,8 @@ function secretData(name: string, s: ServiceSettings): Record<string, string> {
 /**
  * samples/glanceservice.yaml made to run on the local stack: the Secrets get the stack's admin credentials, and
  * the GlanceService the stack's addresses and names of its own (database, Keystone user/service/region, Ceph
- * pool/user), so that it never takes over what the stack's own Glance uses.
+ * pool/user), so that it never takes over what the stack's own Glance uses. Each run's GlanceService adopts what
+ * the last run retained (deletionPolicy Retain): the same namespace and name take it back as their own.
  */
 export function demoGlanceService(sample: Obj[], s: ServiceSettings): Obj[] {
   const names = s.names ?? DEMO_NAMES;
@@ -107,6 +108,7 @@ export function demoGlanceService(sample: Obj[], s: ServiceSettings): Obj[] {
             port: s.db.port,
             name: names.database,
             user: names.database,
+            adopt: true,
           },
           keystone: {
             ...section('keystone'),
@@ -114,6 +116,7 @@ export function demoGlanceService(sample: Obj[], s: ServiceSettings): Obj[] {
             region: s.region,
             userName: names.keystone,
             serviceName: names.keystone,
+            adopt: true,
           },
           ceph: {
             ...section('ceph'),
@@ -121,6 +124,7 @@ export function demoGlanceService(sample: Obj[], s: ServiceSettings): Obj[] {
             pool: names.cephPool,
             user: names.cephUser,
             pgNum: 8,
+            adopt: true,
           },
         },
       },

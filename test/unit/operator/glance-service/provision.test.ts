@@ -203,8 +203,7 @@ describe('GlanceService reconciler: provisioning', () => {
     expect(w.deployment()?.spec?.template.spec?.volumes?.map((v) => v.name)).toEqual(['config', 'images']);
   });
 
-  it('takes over what exists already: project, user (its password reset), region and the recorded service', async () => {
-    const w2 = new GlanceWorld();
+  async function installedByHand(w2: GlanceWorld) {
     const session = await w2.keystone.connect(w2.keystone.authUrl, {
       username: 'admin',
       password: 'admin-password',
@@ -212,19 +211,39 @@ describe('GlanceService reconciler: provisioning', () => {
       project: { name: 'admin', domainName: 'Default' },
     });
     await session.createProject('service', 'default', 'made by the installer');
-    const user = await session.createUser('glance', 'default', 'installer-password');
+    // What an installer made carries no mark (an empty one is no mark).
+    const user = await session.createUser('glance', 'default', 'installer-password', '');
     await session.createRegion('RegionOne', 'made by the installer');
-    const first = await session.createService({
+    const service = {
       name: 'glance',
       type: 'image',
       description: 'OpenStack Image',
-    });
-    const recorded = await session.createService({
-      name: 'glance',
-      type: 'image',
-      description: 'OpenStack Image',
-    });
+      glance_operator_owner: '',
+    };
+    const first = await session.createService(service);
+    const recorded = await session.createService(service);
+    return { user, first, recorded };
+  }
+
+  it('refuses a Keystone user and service of its names that it did not create, and changes nothing', async () => {
+    const w2 = new GlanceWorld();
+    const { user } = await installedByHand(w2);
     w2.create();
+    w2.keystone.writes.length = 0;
+    await w2.reconcile();
+    expect(w2.condition('KeystoneReady')).toMatchObject({ status: 'False', reason: 'NotOwned' });
+    expect(w2.condition('KeystoneReady')?.message).toBe(
+      'Keystone user glance already exists and was not created by this operator: set spec.keystone.adopt to use ' +
+        'it (an adopted object is never deleted)',
+    );
+    expect(w2.keystone.user('glance')).toMatchObject({ id: user.id, password: 'installer-password' });
+    expect(w2.keystone.writes).toEqual([]);
+  });
+
+  it('with keystone.adopt, uses what exists: project, user (its password reset), region, the recorded service', async () => {
+    const w2 = new GlanceWorld();
+    const { user, first, recorded } = await installedByHand(w2);
+    w2.create(w2.spec({ keystone: { ...(w2.spec().keystone as object), adopt: true } }));
     w2.kube.edit(
       { apiVersion: 'glance.stackops.dev/v1alpha1', kind: 'GlanceService', namespace: NS, name: NAME },
       (gs) => Object.assign(gs, { status: { serviceId: recorded.id } }),
@@ -242,6 +261,39 @@ describe('GlanceService reconciler: provisioning', () => {
     expect(w2.events.reasons()).not.toEqual(
       expect.arrayContaining(['KeystoneProjectCreated', 'KeystoneUserCreated', 'KeystoneServiceCreated']),
     );
-    expect(w2.events.reasons()).toContain('KeystonePasswordChanged');
+    expect(w2.events.reasons()).toEqual(
+      expect.arrayContaining(['KeystonePasswordChanged', 'KeystoneAdopted']),
+    );
+
+    // Deleted, it removes the endpoints it created and leaves the adopted user and service.
+    await w2.delete();
+    await w2.reconcile();
+    expect(w2.keystone.user('glance')).toMatchObject({ id: user.id });
+    expect(w2.keystone.services.map((s) => s.id).sort()).toEqual([first.id, recorded.id].sort());
+    expect(w2.keystone.endpoints).toEqual([]);
+  });
+
+  it('takes back, with keystone.adopt, the user and service an earlier GlanceService of its name left', async () => {
+    const w2 = new GlanceWorld();
+    const session = await w2.keystone.connect(w2.keystone.authUrl, {
+      username: 'admin',
+      password: 'admin-password',
+      userDomainName: 'Default',
+      project: { name: 'admin', domainName: 'Default' },
+    });
+    const earlier = `glance-operator 0a0a0a0a-0000-4000-8000-000000000000 ${NS}/${NAME}`;
+    await session.createProject('service', 'default', 'made by the installer');
+    const user = await session.createUser('glance', 'default', 'old-password', earlier);
+    w2.create(w2.spec({ keystone: { ...(w2.spec().keystone as object), adopt: true } }));
+    await w2.converge();
+    const uid = w2.gs()?.metadata.uid;
+    expect(w2.keystone.user('glance')).toMatchObject({
+      id: user.id,
+      glance_operator_owner: `glance-operator ${uid} ${NS}/${NAME}`,
+    });
+    expect(w2.events.reasons()).toContain('KeystoneTakenBack');
+    await w2.delete();
+    await w2.reconcile();
+    expect(w2.keystone.user('glance')).toBeUndefined();
   });
 });
