@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     stalledRetryMs: opts.STALLED_RETRY_SECONDS * 1000,
     deletionTimeoutMs: opts.DELETION_TIMEOUT_SECONDS * 1000,
     workers: opts.WORKERS,
+    fence: elector ?? NO_FENCE,
   };
   // The kube-apiserver is refused as a source or endpoint whatever the settings' ranges say: its address is
   // where the operator's own credentials go.

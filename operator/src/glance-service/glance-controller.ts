@@ -29,7 +29,7 @@ export function createGlanceController(opts: GlanceControllerOptions): Controlle
   const reconciler = new GlanceServiceReconciler({
     ...opts,
     urlPolicy,
-    connect: liveAdminConnectors(opts.metrics, urlPolicy),
+    connect: liveAdminConnectors(opts.metrics, urlPolicy, opts.fence),
   });
   return new Controller({
     name: 'glanceservice',

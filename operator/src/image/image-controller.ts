@@ -37,6 +37,7 @@ export function createImageController(opts: ImageControllerOptions): ImageContro
     retryBaseMs: opts.retryBaseMs ?? 5000,
     enqueue: (key) => controller.enqueue(key),
     ...(opts.urlPolicy ? { urlPolicy: opts.urlPolicy } : {}),
+    ...(opts.fence ? { fence: opts.fence } : {}),
   });
   const controller = new Controller({
     name: 'image',

@@ -1,3 +1,4 @@
+import { NO_FENCE, type WriteFence } from '../runtime/write-fence.js';
 import type { Logger } from 'pino';
 import { IMAGE, parseImageSpec, type ImageObject, type ImageSpec } from '../api/image-types.js';
 import { UrlPolicy, urlPolicyEnv } from '../net/url-policy.js';
@@ -47,6 +48,8 @@ export interface ImageReconcilerOptions {
   urlPolicy?: UrlPolicy;
   /** Streams a source into Glance; default: from the URL, through checksum, decompression and sniffing. */
   runTransfer?: TransferRunner;
+  /** Asked before every write to Glance (ResourceControllerOptions.fence). */
+  fence?: WriteFence;
 }
 
 /** One pass over one Image: target → finalizer → find/adopt/create the image → update (README.md). */
@@ -71,9 +74,10 @@ export class ImageReconciler {
     };
     const connector =
       opts.glance ??
-      new KeystoneGlanceConnector(deps.urlPolicy, (operation) =>
-        metrics.writes.inc({ system: 'glance', operation, kind: 'Image' }),
-      );
+      new KeystoneGlanceConnector(deps.urlPolicy, (operation) => {
+        (opts.fence ?? NO_FENCE).check();
+        metrics.writes.inc({ system: 'glance', operation, kind: 'Image' });
+      });
     const handler: ResourceHandler<ImageObject, ImageSpec, GlanceImage> = {
       type: IMAGE,
       finalizer: IMAGE_FINALIZER,

@@ -1,3 +1,4 @@
+import type { WriteFence } from './write-fence.js';
 import { performance } from 'node:perf_hooks';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -58,6 +59,11 @@ export interface ResourceControllerOptions {
   deletionTimeoutMs: number;
   workers?: number;
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * Asked before every write to MariaDB, Keystone, Ceph and Glance, as the kube client asks it before writes to
+   * the API server: a process that lost the lease changes nothing anywhere. Default: no fence.
+   */
+  fence?: WriteFence;
 }
 
 export const keyOf = (k: ObjectKey): string => `${k.namespace}/${k.name}`;

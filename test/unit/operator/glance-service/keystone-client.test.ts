@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { liveAdminConnectors } from '../../../../operator/src/glance-service/live-admin-clients.js';
 import { UrlPolicy, urlPolicyEnv } from '../../../../operator/src/net/url-policy.js';
 import { createOperatorMetrics } from '../../../../operator/src/runtime/operator-metrics.js';
+import { NotLeaderError } from '../../../../operator/src/runtime/write-fence.js';
 
 // A real HTTP server on loopback plays Keystone for the operator's live admin client.
 let server: Server;
@@ -50,5 +51,28 @@ describe("The GlanceService's Keystone admin client under the URL policy", () =>
     const opening = connectors('').keystone(`http://127.0.0.1:${port}/v3`, admin);
     await expect(opening).rejects.toMatchObject({ reason: 'EndpointNotAllowed' });
     expect(requests).toEqual([]);
+  });
+});
+
+describe('The admin clients after the lease is lost', () => {
+  it('send no write once the fence is closed, and still read', async () => {
+    let leading = true;
+    const fence = {
+      check: () => {
+        if (!leading) throw new NotLeaderError('lost the lease');
+      },
+    };
+    const keystone = await liveAdminConnectors(
+      createOperatorMetrics(),
+      new UrlPolicy(urlPolicyEnv.parse({ URL_POLICY_ALLOW: `127.0.0.1:${port}` })),
+      fence,
+    ).keystone(`http://127.0.0.1:${port}/v3`, admin);
+    leading = false;
+    requests.length = 0;
+    await expect(keystone.createRegion('RegionX', 'made after the lease was lost')).rejects.toBeInstanceOf(
+      NotLeaderError,
+    );
+    await keystone.getRegion('RegionX');
+    expect(requests).toEqual(['GET /v3/regions/RegionX']);
   });
 });
