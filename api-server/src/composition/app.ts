@@ -108,7 +108,7 @@ export function createApp(deps: AppDeps): Express {
   const jsonLimit = deps.jsonBodyLimit;
   const quotas = deps.quotas ?? NO_QUOTAS;
   const cache = deps.cache ?? null;
-  const access = new ImageAccess({ images, members, policy, secureRbac });
+  const access = new ImageAccess({ images, members, policy });
   const events = new ImageEvents(deps.notifier);
   const stageHosts = new StageHosts(config);
   // This process's task runner; it cleans the staging area of residue, as upstream does at start-up.

@@ -166,12 +166,14 @@ export function parsePatch(
   });
 }
 
-/** What a PATCH needs checked by policy, in upstream's order; the callback throws Forbidden or NotFound. */
+/**
+ * What a PATCH needs checked by policy, in upstream's order; the callback throws Forbidden or NotFound. Each is
+ * followed by the owner-or-admin check upstream makes when it saves the image.
+ */
 export type PatchAuthorization =
-  /** visibility: publicize/communitize for the new value first; then modify_image (and legacy ownership). */
+  /** visibility: publicize/communitize for the new value first; then modify_image. */
   | { action: 'update_property'; name: string; value: JsonValue | undefined }
   | { action: 'set_image_location' }
-  /** delete_image_location, then (legacy) the owner-or-admin check. */
   | { action: 'delete_image_location' };
 
 export type PatchConfig = ImageSchemaConfig &

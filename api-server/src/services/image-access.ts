@@ -19,8 +19,6 @@ export interface ImageAccessDeps {
   images: ImageRepository;
   members: MemberRepository;
   policy: Policy;
-  /** [DEFAULT] enforce_secure_rbac: off, upstream still hard-codes admin-or-owner for changes. */
-  secureRbac: boolean;
 }
 
 /**
@@ -97,12 +95,14 @@ export class ImageAccess {
   }
 
   /**
-   * A change to the image: the policy, then (without secure RBAC) upstream's hard-coded admin-or-owner rule,
-   * check_is_image_mutable.
+   * A change to the image: the policy, then upstream's admin-or-owner rule. Upstream's policy layer applies it
+   * only without secure RBAC (check_is_image_mutable), but its database layer applies it to every save of an
+   * image (is_image_mutable in image_update and image_destroy), whatever the policy allowed; so it holds here
+   * always, before anything is changed or fetched.
    */
   enforceMutation(ctx: RequestContext, action: PolicyAction, found: VisibleImage): void {
     this.enforce(ctx, action, found);
-    if (this.deps.secureRbac || ctx.isAdmin) return;
+    if (ctx.isAdmin) return;
     const owner = found.image.owner;
     if (owner === null || ctx.projectId === null || owner !== ctx.projectId) {
       throw new NotImageOwner('You do not own this image');

@@ -168,7 +168,7 @@ export class Images {
         access.enforceMutation(ctx, 'modify_image', found);
         return;
       case 'set_image_location':
-        access.enforce(ctx, 'set_image_location', found);
+        access.enforceMutation(ctx, 'set_image_location', found);
         return;
       case 'delete_image_location':
         access.enforceMutation(ctx, 'delete_image_location', found);

@@ -34,7 +34,6 @@ function service(opts: { allowed: boolean; cache: boolean; stored?: ImageRecord;
     images: images as unknown as ImageRepository,
     members: members as unknown as MemberRepository,
     policy,
-    secureRbac: true,
   });
   const cached = opts.cachedIds ?? [];
   const cache = {
