@@ -75,7 +75,13 @@ export function normalizeHost(host: string): string | null {
   if (/^[0-9.]*$/.test(host)) return null;
   // Only plain DNS names: anything else may be rewritten by the URL parser (see filterUri's last check).
   if (!/^[a-z0-9._-]+$/.test(host)) return null;
-  return host;
+  return withoutRootDot(host);
+}
+
+/** `example.com.` is `example.com` to every resolver: the host lists must not see two names. */
+function withoutRootDot(host: string): string | null {
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  return name === '' || name.endsWith('.') ? null : name;
 }
 
 function defaultPort(scheme: string): number {
@@ -87,8 +93,11 @@ function effective<T>(allowed: T[], denied: T[]): { allowed: T[]; denied: T[] } 
   return { allowed, denied: allowed.length > 0 ? [] : denied };
 }
 
+/** Host names in the lists match whatever their case: DNS names are case-insensitive. */
+const lowerCase = (hosts: string[]) => hosts.map((h) => h.toLowerCase());
+
 export function isAllowedHost(host: string, filtering: ImportFiltering): boolean {
-  return filtering.allowed_hosts.includes(host);
+  return lowerCase(filtering.allowed_hosts).includes(host);
 }
 
 /**
@@ -112,7 +121,7 @@ export function filterUri(uri: string, filtering: ImportFiltering): FilteredUri 
     throw new UriRefused(`scheme not allowed for external URI: ${redactedUri(uri)}`);
   }
   const host = parts.hostname === null ? null : normalizeHost(parts.hostname);
-  const hosts = effective(filtering.allowed_hosts, filtering.disallowed_hosts);
+  const hosts = effective(lowerCase(filtering.allowed_hosts), lowerCase(filtering.disallowed_hosts));
   if (
     host === null ||
     (hosts.allowed.length > 0 && !hosts.allowed.includes(host)) ||
@@ -137,7 +146,7 @@ export function filterUri(uri: string, filtering: ImportFiltering): FilteredUri 
     throw new UriRefused(`invalid external URI: ${redactedUri(uri)}`);
   }
   // The request goes where the WHATWG parser says; it must be the host and port that were judged.
-  const urlHost = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const urlHost = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : withoutRootDot(url.hostname);
   const port = parts.port ?? defaultPort(parts.scheme);
   if (urlHost !== host || Number(url.port || defaultPort(parts.scheme)) !== port) {
     throw new UriRefused(`invalid external URI: ${redactedUri(uri)}`);

@@ -145,6 +145,15 @@ describe('web-download URIs with [import_filtering_opts] set', () => {
     expect(await verdict('http://images.example.com/x', { disallowed_hosts: ['93.184.216.34'] })).toContain(
       '93.184.216.34 is in disallowed_hosts',
     );
+    // Other spellings of a denied name are the same name.
+    for (const uri of ['http://images.example.com./x', 'http://IMAGES.example.com/x']) {
+      expect(await verdict(uri, { disallowed_hosts: ['images.example.com'] })).toContain('host not allowed');
+    }
+    expect(
+      await verdict('http://images.example.com/x', { disallowed_hosts: ['Images.Example.COM'] }),
+    ).toContain('host not allowed');
+    expect(await verdict('http://images.example.com./x')).toBe('connect 93.184.216.34:80');
+    expect(await verdict('http://images.example.com../x')).toContain('host not allowed');
     // Upstream ignores the deny list when an allow list exists.
     expect(
       await verdict('http://images.example.com/x', {
