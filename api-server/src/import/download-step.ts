@@ -1,11 +1,11 @@
 import { GlanceError } from '../domain/errors.js';
 import { StoreError } from '../store/errors.js';
 import { FAILED_STORES, IMPORTING_STORES, mergeStoreList } from './bookkeeping.js';
-import { FetchFailed, type ExternalData } from './external-fetch.js';
+import { FetchFailed, type ExternalData } from '../net/external-fetch.js';
 import { ImageGone, ImportAborted } from './import-repo.js';
 import type { ImportFlowScope, Step } from './import-step.js';
 import { ImportFailed, importLimit, withProgress } from './task-context.js';
-import { redactedUri } from './uri-filter.js';
+import { redactedUri } from '../net/uri-filter.js';
 
 /** An opened download: its data, the size it must have (if known) and where it comes from (for messages). */
 export interface OpenedDownload {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { IMAGE_ATTRIBUTES } from '../domain/image-attributes.js';
 import { RESERVED_NAMESPACE } from '../domain/image-rules.js';
 import { stagingDownload } from './download-step.js';
-import { FetchFailed } from './external-fetch.js';
+import { FetchFailed } from '../net/external-fetch.js';
 import type { ImportFlowScope, Step } from './import-step.js';
 import { glanceEndpoint } from './service-catalog.js';
 import { ImportFailed } from './task-context.js';

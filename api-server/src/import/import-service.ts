@@ -7,8 +7,8 @@ import type { DomainConfig } from '../domain/types.js';
 import type { StoreRegistry } from '../store/registry.js';
 import { runApiImageImport } from './api-image-import.js';
 import { FAILED_STORES, IMPORTING_STORES, lockIsStale } from './bookkeeping.js';
-import { resolveDestination, resolveWithDns } from './destination.js';
-import { openExternal } from './external-fetch.js';
+import { resolveDestination, resolveWithDns } from '../net/destination.js';
+import { openExternal } from '../net/external-fetch.js';
 import { NO_IMPORT_EVENTS, type ImportEvents } from './import-events.js';
 import { ImportRepository } from './import-repo.js';
 import { runLegacyImport } from './legacy-import.js';
@@ -17,7 +17,7 @@ import { StagingArea, stagingDirectory } from './staging.js';
 import { endTask, type TaskContext } from './task-context.js';
 import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import { TaskRunner } from './task-runner.js';
-import type { ImportFiltering } from './uri-filter.js';
+import type { ImportFiltering } from '../net/uri-filter.js';
 
 export interface ImportServiceDeps {
   config: GlanceConfig;

@@ -9,7 +9,7 @@ import { StoreError } from '../store/errors.js';
 import type { IngestLimit } from '../store/ingest.js';
 import { IMAGE_TOO_LARGE } from '../store/limit.js';
 import type { StoreRegistry } from '../store/registry.js';
-import { FetchFailed, type ExternalData } from './external-fetch.js';
+import { FetchFailed, type ExternalData } from '../net/external-fetch.js';
 import type { ImportEvents } from './import-events.js';
 import { ImageGone, ImportAborted, type ImportRepository } from './import-repo.js';
 import { CatalogUnavailable, type ServiceCatalog } from './service-catalog.js';

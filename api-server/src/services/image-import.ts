@@ -16,7 +16,7 @@ import {
 } from '../import/import-request.js';
 import type { ImportService } from '../import/import-service.js';
 import type { StageHosts } from '../import/stage-host.js';
-import { UriRefused } from '../import/uri-filter.js';
+import { UriRefused } from '../net/uri-filter.js';
 import type { Quotas } from '../quota/quotas.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';
 

@@ -10,7 +10,7 @@ import type { ImagePage } from '../domain/represent.js';
 import { deactivatedStatus, reactivatedStatus } from '../domain/status.js';
 import type { DomainConfig, ImageRecord, ImageStatus, ListQuery } from '../domain/types.js';
 import { Conflict, Forbidden, NotFound } from '../domain/errors.js';
-import type { ImportFiltering } from '../import/uri-filter.js';
+import type { ImportFiltering } from '../net/uri-filter.js';
 import { NO_QUOTAS, type Quotas } from '../quota/quotas.js';
 import type { StoreRegistry } from '../store/registry.js';
 import type { ImageAccess, VisibleImage } from './image-access.js';

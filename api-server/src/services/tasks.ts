@@ -9,7 +9,7 @@ import { schemaDocument } from '../domain/schemas.js';
 import type { DomainConfig } from '../domain/types.js';
 import type { ImportService } from '../import/import-service.js';
 import { legacyImportSourceProblem } from '../import/legacy-import.js';
-import { UriRefused } from '../import/uri-filter.js';
+import { UriRefused } from '../net/uri-filter.js';
 import type { ImageAccess } from './image-access.js';
 import type { TaskListParams } from './task-query.js';
 

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
+import { resolveDestination, resolveWithDns, type Resolve } from '../net/destination.js';
+import { requestPinned } from '../net/guarded-request.js';
+import type { ImportFiltering } from '../net/uri-filter.js';
 import { StoreError, storeAddDisabled } from './errors.js';
 import { formatHttpLocation, parseHttpLocation, type HttpLocation } from './http-location.js';
 import type { ByteRange, Store, StoredObject } from './store.js';
@@ -10,6 +12,15 @@ import type { ByteRange, Store, StoredObject } from './store.js';
 export interface HttpStoreOptions {
   https_insecure: boolean;
   https_ca_certificates_file: string | null;
+  /**
+   * [import_filtering_opts]: every hop of every HEAD and GET is judged as a web-download is, not only the URL a
+   * location was added with, so a location cannot later redirect (or resolve) to an address the filter refuses.
+   */
+  filtering: ImportFiltering;
+  /** Default: the system resolver. */
+  resolve?: Resolve;
+  /** A connection or body that passes no byte for this long fails. Default 60 s. */
+  idleTimeoutMs?: number;
 }
 
 // glance_store's MAX_REDIRECTS.
@@ -40,17 +51,24 @@ class Slice extends Transform {
  * glance_store's http driver: read-only images whose data an http(s) server holds. Sizes come from a HEAD's
  * Content-Length, data streams from a GET; 301 and 302 redirects are followed (at most five), other redirects
  * and errors make the location invalid. Writes are refused with StoreAddDisabled, as upstream; deleting only
- * forgets the location (upstream's StoreDeleteNotSupported is a warning).
+ * forgets the location (upstream's StoreDeleteNotSupported is a warning). Unlike upstream, each hop goes through
+ * the import filter and is pinned to the address it checked (net/guarded-request.ts).
  */
 export class HttpStore implements Store {
   readonly scheme = 'http';
-  readonly #agentOptions: https.AgentOptions;
+  readonly #tls: { ca?: Buffer; rejectUnauthorized: boolean };
+  readonly #filtering: ImportFiltering;
+  readonly #resolve: Resolve;
+  readonly #idleTimeoutMs: number;
 
   constructor(options: HttpStoreOptions) {
     const ca = options.https_ca_certificates_file;
-    this.#agentOptions = ca
+    this.#tls = ca
       ? { ca: readFileSync(ca), rejectUnauthorized: true }
       : { rejectUnauthorized: !options.https_insecure };
+    this.#filtering = options.filtering;
+    this.#resolve = options.resolve ?? resolveWithDns;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   }
 
   add(_imageId: string, _data: NodeJS.ReadableStream): Promise<StoredObject> {
@@ -113,17 +131,20 @@ export class HttpStore implements Store {
     throw new StoreError('bad-location', `The HTTP URL exceeded ${MAX_REDIRECTS} maximum redirects.`);
   }
 
-  #request(loc: HttpLocation, method: string, headers: Record<string, string>): Promise<IncomingMessage> {
-    const url = new URL(formatHttpLocation({ ...loc, user: null, password: null }));
-    const auth = loc.user === null ? undefined : `${loc.user}:${loc.password ?? ''}`;
-    return new Promise((resolve, reject) => {
-      const options = { method, headers, ...(auth === undefined ? {} : { auth }) };
-      const req =
-        loc.scheme === 'https'
-          ? https.request(url, { ...options, ...this.#agentOptions }, resolve)
-          : http.request(url, options, resolve);
-      req.once('error', reject);
-      req.end();
+  async #request(
+    loc: HttpLocation,
+    method: 'GET' | 'HEAD',
+    headers: Record<string, string>,
+  ): Promise<IncomingMessage> {
+    const url = formatHttpLocation({ ...loc, user: null, password: null });
+    const dest = await resolveDestination(url, this.#filtering, this.#resolve);
+    return requestPinned(dest, {
+      method,
+      headers,
+      ...(loc.user === null ? {} : { auth: `${loc.user}:${loc.password ?? ''}` }),
+      idleTimeoutMs: this.#idleTimeoutMs,
+      timedOut: () => new Error(`no data from ${dest.host} for ${this.#idleTimeoutMs / 1000} s`),
+      tls: this.#tls,
     });
   }
 }

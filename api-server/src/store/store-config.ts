@@ -85,7 +85,7 @@ function singleStoreLayout(cfg: GlanceConfig): StoreLayout {
     stores: types.map((type): StoreSpec => {
       if (type === 'file') return { id: type, type, datadir: gs.filesystem_store_datadir };
       if (type === 'rbd') return { id: type, type, options: gs };
-      return { id: type, type, options: gs };
+      return { id: type, type, options: { ...gs, filtering: cfg.import_filtering_opts } };
     }),
   };
 }
@@ -103,8 +103,9 @@ export function resolveStoreLayout(cfg: GlanceConfig): StoreLayout {
   for (const b of backends) {
     if (b.type === 'file') stores.push({ id: b.name, type: 'file', datadir: b.filesystem_store_datadir });
     else if (b.type === 'rbd') stores.push({ id: b.name, type: 'rbd', options: b });
-    else if (b.type === 'http') stores.push({ id: b.name, type: 'http', options: b });
-    else {
+    else if (b.type === 'http') {
+      stores.push({ id: b.name, type: 'http', options: { ...b, filtering: cfg.import_filtering_opts } });
+    } else {
       problems.push(
         `${cfg.source}:DEFAULT:enabled_backends: store ${b.name} is of type ${b.type}, which this server does not support (file, rbd, http are)`,
       );

@@ -20,7 +20,13 @@ beforeAll(async () => {
       res.writeHead(302, { Location: hops > 0 ? `/redirect/${hops - 1}` : '/image' }).end();
     } else if (url === '/see-other') res.writeHead(303, { Location: '/image' }).end();
     else if (url === '/broken') res.writeHead(500).end('boom');
-    else if (url.startsWith('/image')) {
+    else if (url === '/to-metadata') {
+      res.writeHead(302, { Location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    } else if (url === '/stalls') {
+      // Headers, half the data, then nothing more.
+      res.writeHead(200, { 'Content-Length': String(DATA.length) });
+      res.write(DATA.subarray(0, 1000));
+    } else if (url.startsWith('/image')) {
       // Ranges are ignored, as many plain file servers do: the store must cut the bytes itself.
       res.writeHead(200, { 'Content-Length': String(DATA.length) });
       res.end(req.method === 'HEAD' ? undefined : DATA);
@@ -33,7 +39,21 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const store = new HttpStore({ https_insecure: true, https_ca_certificates_file: null });
+// The test server is on loopback, which the import filter refuses unless it is allowed by name.
+const FILTERING = {
+  allowed_schemes: ['http', 'https'],
+  disallowed_schemes: [],
+  allowed_hosts: ['127.0.0.1'],
+  disallowed_hosts: [],
+  allowed_ports: [],
+  disallowed_ports: [],
+};
+const store = new HttpStore({
+  https_insecure: true,
+  https_ca_certificates_file: null,
+  filtering: FILTERING,
+  idleTimeoutMs: 500,
+});
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -104,6 +124,28 @@ describe('HttpStore', () => {
       'The HTTP URL exceeded 5 maximum redirects.',
     );
     expect((await storeError(store.get('http://127.0.0.1:1/x'))).kind).toBe('unavailable');
+  });
+
+  it('judges every hop by the import filter: a location cannot redirect to an address it refuses', async () => {
+    const err = await storeError(store.size(`${base}/to-metadata`));
+    expect(err.kind).toBe('bad-location');
+    expect(err.message).toContain(
+      'host not allowed for external URI: http://169.254.169.254/latest/meta-data/',
+    );
+    expect((await storeError(store.get(`${base}/to-metadata`))).kind).toBe('unavailable');
+    const strict = new HttpStore({
+      https_insecure: true,
+      https_ca_certificates_file: null,
+      filtering: { ...FILTERING, allowed_hosts: [] },
+    });
+    expect((await storeError(strict.size(`${base}/image`))).message).toContain(
+      '127.0.0.1 is a loopback address',
+    );
+  });
+
+  it('fails a download whose server stops sending, rather than waiting for ever', async () => {
+    const body = await store.get(`${base}/stalls`);
+    await expect(readAll(body)).rejects.toThrow('no data from 127.0.0.1 for 0.5 s');
   });
 
   it('refuses writes and never deletes the remote data', async () => {

@@ -105,7 +105,11 @@ describe('StoreRegistry', () => {
         { id: 'fast', type: 'file', datadir: '/srv/fast' },
         { id: 'slow', type: 'file', datadir: '/srv/slow' },
         { id: 'ceph', type: 'rbd', options: {} as never },
-        { id: 'web', type: 'http', options: { https_insecure: true, https_ca_certificates_file: null } },
+        {
+          id: 'web',
+          type: 'http',
+          options: { https_insecure: true, https_ca_certificates_file: null, filtering: {} as never },
+        },
       ],
     },
     fake,

@@ -1,9 +1,9 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
-import { openExternal, FetchFailed } from '../../../../api-server/src/import/external-fetch.js';
-import type { Resolve } from '../../../../api-server/src/import/destination.js';
-import type { ImportFiltering } from '../../../../api-server/src/import/uri-filter.js';
+import { openExternal, FetchFailed } from '../../../../api-server/src/net/external-fetch.js';
+import type { Resolve } from '../../../../api-server/src/net/destination.js';
+import type { ImportFiltering } from '../../../../api-server/src/net/uri-filter.js';
 
 // Downloads from a local HTTP server that answers with data or with redirects. 127.0.0.1 is a loopback
 // address, so it is reachable only when named in allowed_hosts (as the stack does for Tempest's http_image);

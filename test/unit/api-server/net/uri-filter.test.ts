@@ -1,10 +1,10 @@
-import { internalAddressClass } from '../../../../api-server/src/import/address-class.js';
+import { internalAddressClass } from '../../../../api-server/src/net/address-class.js';
 import {
   resolveDestination,
   type Resolve,
   type ResolvedAddress,
-} from '../../../../api-server/src/import/destination.js';
-import { UriRefused, type ImportFiltering } from '../../../../api-server/src/import/uri-filter.js';
+} from '../../../../api-server/src/net/destination.js';
+import { UriRefused, type ImportFiltering } from '../../../../api-server/src/net/uri-filter.js';
 
 // The web-download filter as a decision table: upstream's [import_filtering_opts] lists, then this server's
 // default refusal of internal addresses, judged on the address a connection would really use. Host names

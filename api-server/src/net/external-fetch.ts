@@ -1,7 +1,6 @@
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { resolveDestination, type Destination, type Resolve } from './destination.js';
+import { requestPinned } from './guarded-request.js';
 import { redactedUri, UriRefused, type ImportFiltering } from './uri-filter.js';
 
 /** A download the server refused or could not complete; the message is fit for a task's `message`. */
@@ -31,33 +30,16 @@ export interface ExternalData {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
 
-/** net.connect's lookup, answering every query with the one address that was checked. */
-function pinnedLookup(dest: Destination): LookupFunction {
-  return (_hostname, options, callback) => {
-    if (options.all) callback(null, [{ address: dest.address, family: dest.family }]);
-    else callback(null, dest.address, dest.family);
-  };
-}
-
 function get(
   dest: Destination,
   idleTimeoutMs: number,
   extra: Record<string, string>,
 ): Promise<IncomingMessage> {
-  const options: RequestOptions = {
+  return requestPinned(dest, {
     method: 'GET',
-    lookup: pinnedLookup(dest),
-    // A fresh connection per request: a pooled socket could be one opened to another address.
-    agent: false,
     headers: { 'User-Agent': 'glance-api', Accept: '*/*', 'Accept-Encoding': 'identity', ...extra },
-    timeout: idleTimeoutMs,
-  };
-  const send = dest.scheme === 'https' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(dest.url, options, resolve);
-    req.on('timeout', () => req.destroy(new FetchFailed(`Timed out fetching ${redactedUri(dest.url.href)}`)));
-    req.on('error', reject);
-    req.end();
+    idleTimeoutMs,
+    timedOut: () => new FetchFailed(`Timed out fetching ${redactedUri(dest.url.href)}`),
   });
 }
 
@@ -108,10 +90,6 @@ export async function openExternal(uri: string, opts: FetchOptions): Promise<Ext
         `HTTP Error ${status}: ${res.statusMessage ?? ''} fetching ${redactedUri(current)}`.trim(),
       );
     }
-    // The idle timeout keeps guarding the socket while the body streams.
-    res.socket.setTimeout(opts.idleTimeoutMs, () =>
-      res.destroy(new FetchFailed(`Timed out fetching ${redactedUri(current)}`)),
-    );
     const declared = res.headers['content-length'];
     return {
       body: res,
