@@ -38,7 +38,7 @@ import {
   type StoreType,
 } from './schema.js';
 import { SubstitutionError, substitute } from './substitute.js';
-import { str } from './values.js';
+import { bool, str } from './values.js';
 
 export type FileStoreConfig = z.output<typeof fileBackendSection>;
 export type FileBackend = { name: string; type: 'file' } & FileStoreConfig;
@@ -282,6 +282,72 @@ function checkOsloLimit(v: Validator, ol: z.output<typeof osloLimitSection>): vo
   for (const [key, ok, message] of rules) if (!ok) v.report('oslo_limit', key, message, key === 'auth_type');
 }
 
+const isSet = (value: string) => value.trim() !== '';
+const isTrue = (value: string) => bool.safeParse(value).data === true;
+const isList = (value: string) => !['', '[]'].includes(value.replace(/\s+/g, ''));
+
+/**
+ * Upstream options this server does not honour (yet). Set to anything but their default they would change what
+ * upstream does, so a deployer who sets one expects it: the server refuses to start rather than ignore it.
+ */
+const UNHONOURED: ReadonlyArray<
+  [section: string, key: string, set: (value: string) => boolean, why: string]
+> = [
+  [
+    'DEFAULT',
+    'property_protection_file',
+    isSet,
+    'property protections are not supported by this server: the properties it protects would be writable',
+  ],
+  [
+    'DEFAULT',
+    'metadata_encryption_key',
+    isSet,
+    'encrypted location metadata is not supported by this server: locations upstream encrypted could not be ' +
+      'read, and new ones would be written in clear',
+  ],
+  [
+    'DEFAULT',
+    'delayed_delete',
+    isTrue,
+    'delayed delete is not supported by this server: a deleted image would lose its data at once instead of ' +
+      'waiting in pending_delete for the scrubber',
+  ],
+  [
+    'DEFAULT',
+    'location_strategy',
+    (value) => isSet(value) && value.trim() !== 'location_order',
+    'only location_order is supported by this server',
+  ],
+  [
+    'image_import_opts',
+    'image_import_plugins',
+    isList,
+    'import plugins (image_conversion, image_decompression, inject_image_metadata) are not supported by this ' +
+      'server: imported images would be stored as they came',
+  ],
+  [
+    'keystone_authtoken',
+    'cafile',
+    isSet,
+    "TLS settings for Keystone are not supported by this server yet: it trusts the system's CAs",
+  ],
+  [
+    'keystone_authtoken',
+    'insecure',
+    isTrue,
+    "TLS settings for Keystone are not supported by this server yet: it always verifies Keystone's certificate",
+  ],
+];
+
+function refuseUnhonoured(v: Validator, doc: IniDocument): void {
+  for (const [section, key, set, why] of UNHONOURED) {
+    const entry = doc.get(section)?.get(key);
+    if (entry && set(entry.value))
+      v.report(section, key, `${why}; remove the option, or run upstream Glance`);
+  }
+}
+
 /** Validates a parsed document (after env overrides) into a GlanceConfig, or throws listing every problem. */
 export function validateConfig(
   doc: IniDocument,
@@ -300,6 +366,7 @@ export function validateConfig(
   const glanceDownload = v.section('glance_download_properties', glanceDownloadPropertiesSection, []);
   const limit = v.section('oslo_limit', osloLimitSection, IGNORED_OSLO_LIMIT);
   const reserved = resolveReservedStores(v);
+  refuseUnhonoured(v, doc);
 
   const connection =
     database?.connection ??

@@ -279,6 +279,36 @@ describe('loadConfig', () => {
     ).toBeNull();
   });
 
+  it('refuses at start, naming each, the upstream options it does not honour when they are set', () => {
+    const path = write(
+      '[DEFAULT]\nproperty_protection_file = /etc/glance/property-protections.conf\n' +
+        'metadata_encryption_key = 0123456789abcdef\ndelayed_delete = True\nlocation_strategy = store_type\n' +
+        '[image_import_opts]\nimage_import_plugins = [image_conversion]\n' +
+        '[keystone_authtoken]\ncafile = /etc/ssl/keystone-ca.pem\ninsecure = true\n' +
+        minimal,
+    );
+    const problems = problemsOf(() => loadConfig(path, {}));
+    expect(problems.map((p) => p.split(': ')[0])).toEqual([
+      `${path}:DEFAULT:property_protection_file`,
+      `${path}:DEFAULT:metadata_encryption_key`,
+      `${path}:DEFAULT:delayed_delete`,
+      `${path}:DEFAULT:location_strategy`,
+      `${path}:image_import_opts:image_import_plugins`,
+      `${path}:keystone_authtoken:cafile`,
+      `${path}:keystone_authtoken:insecure`,
+    ]);
+    expect(problems[2]).toContain('a deleted image would lose its data at once');
+    expect(problems.join('\n')).not.toContain('0123456789abcdef');
+    // Their defaults, as upstream's sample writes them, load.
+    const defaults = write(
+      '[DEFAULT]\nproperty_protection_file =\nmetadata_encryption_key =\ndelayed_delete = false\n' +
+        'location_strategy = location_order\n[image_import_opts]\nimage_import_plugins = []\n' +
+        '[keystone_authtoken]\ncafile =\ninsecure = false\n' +
+        minimal,
+    );
+    expect(loadConfig(defaults, {}).database.connection).toBe(CONNECTION);
+  });
+
   it('refuses mismatched enforce_secure_rbac and enforce_new_defaults, as glance-api does', () => {
     const path = write(`[DEFAULT]\nenforce_secure_rbac = true\n${minimal}`);
     expect(problemsOf(() => loadConfig(path, {}))).toEqual([
