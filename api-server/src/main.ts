@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   let settings: Settings;
   try {
     opts = parseOptions(process.argv.slice(2));
-    settings = resolveSettings(loadConfig(opts.configFile));
+    settings = resolveSettings(loadConfig(opts.configFile), log);
   } catch (err) {
     if (
       err instanceof UsageError ||

@@ -17,7 +17,11 @@ export interface ServiceCredentials {
 /** What a validated token says about its bearer. */
 export interface TokenIdentity {
   userId: string;
+  userDomainId: string | null;
   projectId: string | null;
+  projectDomainId: string | null;
+  /** Keystone's admin_project marks one project as the admin project; without it every project is (true). */
+  isAdminProject: boolean;
   domainId: string | null;
   roles: string[];
   systemScope: boolean;
@@ -36,8 +40,9 @@ export type Fetch = typeof globalThis.fetch;
 const tokenDocument = z.object({
   token: z.object({
     expires_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a timestamp'),
-    user: z.object({ id: z.string() }),
-    project: z.object({ id: z.string() }).optional(),
+    user: z.object({ id: z.string(), domain: z.object({ id: z.string() }).optional() }),
+    project: z.object({ id: z.string(), domain: z.object({ id: z.string() }).optional() }).optional(),
+    is_admin_project: z.boolean().optional(),
     domain: z.object({ id: z.string() }).optional(),
     system: z.object({ all: z.boolean().optional() }).optional(),
     roles: z.array(z.object({ name: z.string() })).default([]),
@@ -125,7 +130,10 @@ export class KeystoneClient {
     if (expiresAt <= this.options.now()) return null;
     return {
       userId: token.user.id,
+      userDomainId: token.user.domain?.id ?? null,
       projectId: token.project?.id ?? null,
+      projectDomainId: token.project?.domain?.id ?? null,
+      isAdminProject: token.is_admin_project ?? true,
       domainId: token.domain?.id ?? null,
       roles: token.roles.map((r) => r.name.toLowerCase()),
       systemScope: token.system?.all === true,

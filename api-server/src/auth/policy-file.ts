@@ -32,6 +32,36 @@ function readRules(path: string, into: Record<string, string>, problems: string[
   }
 }
 
+/** The policy files of this configuration that exist: policy_file, then each policy_dirs directory's files. */
+function policyFiles(cfg: Pick<GlanceConfig, 'source' | 'oslo_policy'>): string[] {
+  const { policy_file, policy_dirs } = cfg.oslo_policy;
+  const files: string[] = [];
+  const file = findPolicyPath(policy_file, cfg.source);
+  if (file && statSync(file).isFile()) files.push(file);
+  for (const name of policy_dirs) {
+    const dir = findPolicyPath(name, cfg.source);
+    if (!dir || !statSync(dir).isDirectory()) continue;
+    for (const entry of readdirSync(dir).sort()) {
+      const path = join(dir, entry);
+      if (statSync(path).isFile()) files.push(path);
+    }
+  }
+  return files;
+}
+
+/**
+ * What changes when any policy file is written, added or removed: oslo.policy reloads its rules when a file's
+ * modification time changes, and so does this server (auth/policy.ts).
+ */
+export function policyFilesVersion(cfg: Pick<GlanceConfig, 'source' | 'oslo_policy'>): string {
+  return policyFiles(cfg)
+    .map((path) => {
+      const st = statSync(path, { throwIfNoEntry: false });
+      return `${path}:${st?.mtimeMs ?? 0}:${st?.size ?? 0}`;
+    })
+    .join('\n');
+}
+
 /**
  * The rules that replace upstream's defaults in this configuration: [oslo_policy] policy_file, then each
  * policy_dirs directory (files in name order), wherever they exist; later files win. Throws ConfigError.
@@ -39,19 +69,9 @@ function readRules(path: string, into: Record<string, string>, problems: string[
 export function loadPolicyOverrides(
   cfg: Pick<GlanceConfig, 'source' | 'oslo_policy'>,
 ): Record<string, string> {
-  const { policy_file, policy_dirs } = cfg.oslo_policy;
   const overrides: Record<string, string> = {};
   const problems: string[] = [];
-  const file = findPolicyPath(policy_file, cfg.source);
-  if (file && statSync(file).isFile()) readRules(file, overrides, problems);
-  for (const name of policy_dirs) {
-    const dir = findPolicyPath(name, cfg.source);
-    if (!dir || !statSync(dir).isDirectory()) continue;
-    for (const entry of readdirSync(dir).sort()) {
-      const path = join(dir, entry);
-      if (statSync(path).isFile()) readRules(path, overrides, problems);
-    }
-  }
+  for (const path of policyFiles(cfg)) readRules(path, overrides, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return overrides;
 }

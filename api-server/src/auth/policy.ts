@@ -4,7 +4,7 @@ import { evaluate, parseCheck, type Check, type Target } from './check-string.js
 import { policyCreds } from './context.js';
 import type { RequestContext } from '../domain/request-context.js';
 import { DEFAULT_RULES, type RuleDefault, type RuleName } from './policy-defaults.js';
-import { loadPolicyOverrides } from './policy-file.js';
+import { loadPolicyOverrides, policyFilesVersion } from './policy-file.js';
 
 /** Upstream's policy names: 'add_image', 'get_image', 'modify_member', 'get_metadef_namespace', 'cache_list', … */
 export type PolicyAction = RuleName;
@@ -104,11 +104,44 @@ export function buildPolicy(options: PolicyOptions): Policy {
   };
 }
 
-/** The policy upstream would enforce with this configuration, policy files included. Throws ConfigError. */
-export function createPolicy(cfg: Pick<GlanceConfig, 'source' | 'oslo_policy'>): Policy {
-  return buildPolicy({
-    enforceNewDefaults: cfg.oslo_policy.enforce_new_defaults,
-    enforceScope: cfg.oslo_policy.enforce_scope,
-    overrides: loadPolicyOverrides(cfg),
-  });
+/** How often the policy files are looked at again, at most: a stat per file, not per request. */
+const RELOAD_CHECK_MS = 1000;
+
+/**
+ * The policy upstream would enforce with this configuration, policy files included; throws ConfigError for bad
+ * files at start. Like oslo.policy, it reloads the files when one changes (looked at once a second at most); a
+ * changed file that does not parse keeps the rules in force, and `onReloadError` says why.
+ */
+export function createPolicy(
+  cfg: Pick<GlanceConfig, 'source' | 'oslo_policy'>,
+  onReloadError: (err: Error) => void = () => undefined,
+  now: () => number = Date.now,
+): Policy {
+  const build = () =>
+    buildPolicy({
+      enforceNewDefaults: cfg.oslo_policy.enforce_new_defaults,
+      enforceScope: cfg.oslo_policy.enforce_scope,
+      overrides: loadPolicyOverrides(cfg),
+    });
+  let version = policyFilesVersion(cfg);
+  let current = build();
+  let checkedAt = now();
+  const fresh = (): Policy => {
+    if (now() - checkedAt < RELOAD_CHECK_MS) return current;
+    checkedAt = now();
+    const seen = policyFilesVersion(cfg);
+    if (seen === version) return current;
+    version = seen;
+    try {
+      current = build();
+    } catch (err) {
+      onReloadError(err as Error);
+    }
+    return current;
+  };
+  return {
+    enforce: (ctx, action, target) => fresh().enforce(ctx, action, target),
+    check: (ctx, action, target) => fresh().check(ctx, action, target),
+    isAdmin: (ctx) => fresh().isAdmin(ctx),
+  };
 }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { createPolicy, type Policy } from '../auth/policy.js';
 import { cacheSettings, type CacheSettings } from '../cache/settings.js';
 import { ConfigError, type GlanceConfig } from '../config/index.js';
@@ -17,8 +18,11 @@ export interface Settings {
   notify: NotifySettings;
 }
 
-/** Throws ConfigError for whatever the configuration gets wrong. */
-export function resolveSettings(cfg: GlanceConfig): Settings {
+/**
+ * Throws ConfigError for whatever the configuration gets wrong. `log` hears of a policy file changed later into one
+ * that does not parse (the rules in force stay).
+ */
+export function resolveSettings(cfg: GlanceConfig, log?: Logger): Settings {
   const domain = domainConfig(cfg);
   try {
     imageSchemaSpec(domain);
@@ -28,7 +32,12 @@ export function resolveSettings(cfg: GlanceConfig): Settings {
   return {
     cfg,
     domain,
-    policy: createPolicy(cfg),
+    policy: createPolicy(cfg, (err) =>
+      log?.error(
+        { reason: err.message },
+        'a policy file changed and cannot be read: the rules in force stay',
+      ),
+    ),
     stores: resolveStoreLayout(cfg),
     cache: cacheSettings(cfg),
     notify: notifySettings(cfg.document),

@@ -127,7 +127,10 @@ export function createAuthMiddleware(
     const context: Omit<RequestContext, 'isAdmin'> = {
       requestId,
       userId: identity.userId,
+      userDomainId: identity.userDomainId,
       projectId: identity.projectId,
+      projectDomainId: identity.projectDomainId,
+      isAdminProject: identity.isAdminProject,
       domainId: identity.domainId,
       roles: identity.roles,
       systemScope: identity.systemScope,

@@ -26,8 +26,8 @@ function tokenBody(expiresAt: number, extra: Record<string, unknown> = {}): stri
   return JSON.stringify({
     token: {
       expires_at: iso(expiresAt),
-      user: { id: 'user-1', name: 'alice' },
-      project: { id: 'project-1', name: 'demo' },
+      user: { id: 'user-1', name: 'alice', domain: { id: 'default', name: 'Default' } },
+      project: { id: 'project-1', name: 'demo', domain: { id: 'corp', name: 'Corp' } },
       roles: [
         { id: 'r1', name: 'Member' },
         { id: 'r2', name: 'reader' },
@@ -86,7 +86,10 @@ describe('KeystoneClient', () => {
     const identity = await client(fetch).validate('user-token');
     expect(identity).toEqual({
       userId: 'user-1',
+      userDomainId: 'default',
       projectId: 'project-1',
+      projectDomainId: 'corp',
+      isAdminProject: true,
       domainId: null,
       roles: ['member', 'reader'],
       systemScope: false,

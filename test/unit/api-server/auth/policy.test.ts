@@ -213,6 +213,28 @@ describe('Policy', () => {
     expect(policy.check(context('member'), 'publicize_image', TARGETS.otherPrivate)).toBe(false);
   });
 
+  it("policy files can use every credential oslo.context gives: the token's domains and is_admin_project", () => {
+    const policy = buildPolicy({
+      enforceNewDefaults: false,
+      enforceScope: false,
+      overrides: {
+        delete_image: 'user_domain_id:corp and project_domain_id:%(owner)s',
+        deactivate: 'role:admin and is_admin_project:True',
+        reactivate: 'service_roles:service',
+      },
+    });
+    const corp = { ...context('member'), userDomainId: 'corp', projectDomainId: OWN };
+    expect(policy.check(corp, 'delete_image', TARGETS.own)).toBe(true);
+    expect(policy.check({ ...corp, userDomainId: 'default' }, 'delete_image', TARGETS.own)).toBe(false);
+    // Keystone marks one project as the admin project when admin_project_name is set; without it, every one is.
+    expect(policy.check(context('admin'), 'deactivate', TARGETS.own)).toBe(true);
+    expect(policy.check({ ...context('admin'), isAdminProject: false }, 'deactivate', TARGETS.own)).toBe(
+      false,
+    );
+    // No service token is validated, so no request has service roles.
+    expect(policy.check(context('admin'), 'reactivate', TARGETS.own)).toBe(false);
+  });
+
   it('metadef writes need admin even in legacy mode, and namespace reads follow visibility in secure mode', () => {
     const ns = { owner: OTHER, visibility: 'private' };
     expect(MODES.legacy.check(context('member'), 'add_metadef_namespace')).toBe(false);

@@ -5,7 +5,17 @@ import { TokenValidator } from '../../../../api-server/src/auth/token-validator.
 const START = 1_000_000;
 
 function identity(expiresAt: number): TokenIdentity {
-  return { userId: 'u', projectId: 'p', domainId: null, roles: ['member'], systemScope: false, expiresAt };
+  return {
+    userId: 'u',
+    userDomainId: 'default',
+    projectId: 'p',
+    projectDomainId: 'default',
+    isAdminProject: true,
+    domainId: null,
+    roles: ['member'],
+    systemScope: false,
+    expiresAt,
+  };
 }
 
 /** Counts validations; `answers` says what Keystone thinks of each token. */

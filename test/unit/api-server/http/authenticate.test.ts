@@ -104,9 +104,10 @@ describe('keystone flavor', () => {
   const policy = buildPolicy({ enforceNewDefaults: false, enforceScope: false });
   const alice = {
     expires_at: '2030-01-01T01:00:00.000000Z',
-    user: { id: 'alice-id' },
-    project: { id: 'demo-id' },
+    user: { id: 'alice-id', domain: { id: 'default' } },
+    project: { id: 'demo-id', domain: { id: 'default' } },
     roles: [{ name: 'Member' }, { name: 'reader' }],
+    is_admin_project: false,
   };
   const boss = { ...alice, user: { id: 'boss-id' }, roles: [{ name: 'Admin' }] };
 
@@ -120,7 +121,10 @@ describe('keystone flavor', () => {
     expect(body.context).toEqual({
       requestId: body.requestId,
       userId: 'alice-id',
+      userDomainId: 'default',
       projectId: 'demo-id',
+      projectDomainId: 'default',
+      isAdminProject: false,
       domainId: null,
       roles: ['member', 'reader'],
       systemScope: false,
