@@ -3,12 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KeystoneFixture, type Persona } from '../keystone.js';
 import { ApiServer, requireBuild, ScratchDatabase } from '../server.js';
-import { call, RBD_OPTIONS, UpstreamGlance } from './fixtures.js';
+import { call, RBD_OPTIONS } from './fixtures.js';
 
 // Image locations are the owner's (or an admin's) to change, whoever else may see the image: upstream refuses
-// anyone else when it saves the image (is_image_mutable, in its database layer), under the legacy policy and
-// secure RBAC alike. Both servers run on one database with show_multiple_locations on, and another project's
-// member tries every location operation on a public image of the admin's project.
+// anyone else when it saves the image (is_image_mutable in glance/db/sqlalchemy/api.py: 403 "You do not own this
+// image"), under the legacy policy and secure RBAC alike. Another project's member tries every location operation
+// on a public image of the admin's project. (Upstream on the same configuration answers the admin's own http
+// location add with 400 Invalid location on this stack, so it cannot serve as the reference here yet.)
 
 const DATA = randomBytes(64 * 1024);
 let web: Server;
@@ -17,7 +18,6 @@ let port = 0;
 const keystone = new KeystoneFixture();
 const db = new ScratchDatabase();
 let ours: ApiServer;
-let upstream: UpstreamGlance;
 let admin: Persona;
 let bob: Persona;
 
@@ -38,24 +38,17 @@ beforeAll(async () => {
     glanceStore: { stores: 'rbd,http', default_store: 'rbd', ...RBD_OPTIONS() },
     sections: { import_filtering_opts: filter },
   });
-  upstream = new UpstreamGlance(db, {
-    DEFAULT: { show_multiple_locations: 'True' },
-    glance_store: { stores: 'rbd,http' },
-    import_filtering_opts: filter,
-  });
   await db.create();
   await ours.writeConfig();
   const sync = await ours.run(['db-sync']);
   if (sync.code !== 0) throw new Error(`db-sync failed:\n${sync.output}`);
   await ours.start();
-  await upstream.start();
   admin = await keystone.adminPersona();
   bob = await keystone.memberPersona('bob');
 });
 
 afterAll(async () => {
   await ours?.stop();
-  await upstream?.stop();
   ours?.cleanup();
   await keystone.cleanup();
   await db.drop();
@@ -83,11 +76,6 @@ async function publicImage(base: string): Promise<string> {
   return id;
 }
 
-const servers = () => [
-  ['ours', ours.base],
-  ['upstream', upstream.base],
-];
-
 describe.each([
   [
     'adds a location',
@@ -99,21 +87,13 @@ describe.each([
   ],
   ['removes a location', () => [{ op: 'remove', path: '/locations/0' }]],
 ])("another project's member who %s of a public image", (_, ops) => {
-  it('is refused alike by both servers, and the locations stay', async () => {
-    const answers: Record<string, { status: number; body: string; locations: unknown }> = {};
-    for (const [name, base] of servers()) {
-      const id = await publicImage(base!);
-      const res = await patch(base!, bob, id, ops(`${url}?other`));
-      const after = await call(base!, admin.token, 'GET', `/v2/images/${id}`);
-      answers[name!] = {
-        status: res.status,
-        body: res.text.replace(/\s+/g, ' ').trim(),
-        locations: after.json().locations,
-      };
-      await call(base!, admin.token, 'DELETE', `/v2/images/${id}`);
-    }
-    expect(answers.upstream?.status).toBe(403);
-    expect(answers.ours).toEqual(answers.upstream);
-    expect(answers.ours?.locations).toEqual([{ url, metadata: {} }]);
+  it('is refused with 403 "You do not own this image", and the locations stay', async () => {
+    const id = await publicImage(ours.base);
+    const res = await patch(ours.base, bob, id, ops(`${url}?other`));
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('You do not own this image');
+    const after = await call(ours.base, admin.token, 'GET', `/v2/images/${id}`);
+    expect(after.json().locations).toEqual([{ url, metadata: {} }]);
+    await call(ours.base, admin.token, 'DELETE', `/v2/images/${id}`);
   });
 });
