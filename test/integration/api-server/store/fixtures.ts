@@ -135,11 +135,7 @@ export class UpstreamGlance {
   base = '';
   private child: ChildProcess | null = null;
 
-  /** `extra`: more sections and options, written after the rbd configuration (a repeated option: the last wins). */
-  constructor(
-    private readonly db: ScratchDatabase,
-    private readonly extra: Record<string, Record<string, string>> = {},
-  ) {}
+  constructor(private readonly db: ScratchDatabase) {}
 
   async start(): Promise<void> {
     const env = loadStackEnv();
@@ -177,10 +173,6 @@ export class UpstreamGlance {
       `filesystem_store_datadir = ${path.join(this.dir, 'staging')}`,
       '[os_glance_tasks_store]',
       `filesystem_store_datadir = ${path.join(this.dir, 'tasks')}`,
-      ...Object.entries(this.extra).flatMap(([section, options]) => [
-        `[${section}]`,
-        ...Object.entries(options).map(([k, v]) => `${k} = ${v}`),
-      ]),
     ];
     writeFileSync(conf, `${lines.join('\n')}\n`, { mode: 0o600 });
     const child = spawn('glance-api', ['--config-file', conf], {
