@@ -9,7 +9,15 @@ import {
 } from '../../operator/src/image/glance-images.js';
 
 export type GlanceOp =
-  'get' | 'findByName' | 'create' | 'patch' | 'remove' | 'importMethods' | 'webDownload' | 'upload';
+  | 'get'
+  | 'findByName'
+  | 'findByProperty'
+  | 'create'
+  | 'patch'
+  | 'remove'
+  | 'importMethods'
+  | 'webDownload'
+  | 'upload';
 
 /** One call the reconciler made, in order. */
 export interface GlanceCall {
@@ -34,11 +42,15 @@ export function glanceError(status: number, message = `HTTP ${status}`): Error {
  */
 export class FakeGlance implements GlanceImagesApi {
   readonly url = 'http://glance.test:9292';
+  /** The project of the session: the owner of the images it creates, and of those `put` makes unless told. */
+  readonly projectId = 'demo-project-id';
   readonly images = new Map<string, GlanceImage>();
   readonly calls: GlanceCall[] = [];
   /** What GET /v2/info/import offers. */
   importMethodsOffered = ['glance-direct', 'web-download'];
   private readonly usedIds = new Set<string>();
+  /** created_at of the next image: a second after the last, so the newest is well defined. */
+  private clock = Date.parse('2026-01-01T00:00:00Z');
   private readonly failures: Array<{ op: GlanceOp; error: unknown }> = [];
 
   /** An image as if made by someone else; returns it. */
@@ -60,6 +72,8 @@ export class FakeGlance implements GlanceImagesApi {
       checksum: null,
       os_hash_algo: null,
       os_hash_value: null,
+      owner: this.projectId,
+      created_at: new Date((this.clock += 1000)).toISOString().replace(/\.\d+Z$/, 'Z'),
       ...fields,
     };
     this.images.set(image.id, image);
@@ -111,6 +125,16 @@ export class FakeGlance implements GlanceImagesApi {
     this.call({ op: 'findByName', body: name });
     return Promise.resolve(
       [...this.images.values()].filter((i) => i.name === name).map((i) => structuredClone(i)),
+    );
+  }
+
+  /** As Glance lists them with a property filter and owner=projectId: hidden ones too (two queries). */
+  findByProperty(name: string, value: string): Promise<GlanceImage[]> {
+    this.call({ op: 'findByProperty', body: { [name]: value } });
+    return Promise.resolve(
+      [...this.images.values()]
+        .filter((i) => i[name] === value && i.owner === this.projectId)
+        .map((i) => structuredClone(i)),
     );
   }
 

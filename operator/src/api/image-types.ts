@@ -54,6 +54,13 @@ const INTERFACES = ['public', 'internal', 'admin'] as const;
  */
 export const CORE_ATTRIBUTES: ReadonlySet<string> = IMAGE_ATTRIBUTES;
 
+/**
+ * The Glance property that marks an image the operator created for an Image: the Image's metadata.uid. It lets a
+ * lost status find the image again, and only a marked image is deleted (besides one adopted under an explicit
+ * deletionPolicy Delete). A spec cannot declare it.
+ */
+export const IMAGE_MARK_PROPERTY = 'glance_operator_image_uid';
+
 export const CHECKSUM_PATTERN = /^(md5:[0-9a-f]{32}|sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 
 const secretRef = z.object({ name: k8sName.describe('Secret in the Image namespace.') });
@@ -152,8 +159,12 @@ export const imageSpec = z
     source: imageSource,
     deletionPolicy: z
       .enum(['Delete', 'Orphan'])
-      .default('Delete')
-      .describe('Delete removes the Glance image with the Image; Orphan leaves it.'),
+      .optional()
+      .describe(
+        'Delete removes the Glance images the operator created for this Image (marked with the property ' +
+          `${IMAGE_MARK_PROPERTY}), and an adopted one only when set explicitly; Orphan leaves them. Default: ` +
+          'Orphan when adopt is set, else Delete.',
+      ),
     adopt: z
       .object({
         imageID: z
@@ -163,7 +174,10 @@ export const imageSpec = z
         byName: z.boolean().optional().describe('Take over the only image named like this one.'),
       })
       .optional()
-      .describe('Manage an existing image instead of creating one; its data is kept when active.'),
+      .describe(
+        'Manage an existing image instead of creating one; its data is kept when active. It is never ' +
+          'deleted unless deletionPolicy is Delete.',
+      ),
   })
   .superRefine((spec, ctx) => {
     if (!spec.glanceServiceRef === !spec.cloud) {
@@ -195,10 +209,18 @@ export const imageSpec = z
           message: 'is reserved by Glance; use the spec field instead',
         });
       }
+      if (key === IMAGE_MARK_PROPERTY) {
+        ctx.addIssue({ code: 'custom', path: ['properties', key], message: 'is reserved by the operator' });
+      }
     }
   });
 
 export type ImageSpec = z.output<typeof imageSpec>;
+
+/** What happens to the Glance images when the Image goes: an adopted image is kept unless Delete is set. */
+export function deletionPolicyOf(spec: Pick<ImageSpec, 'deletionPolicy' | 'adopt'>): 'Delete' | 'Orphan' {
+  return spec.deletionPolicy ?? (spec.adopt ? 'Orphan' : 'Delete');
+}
 export type ImageSourceSpec = ImageSpec['source'];
 
 /** Whether Glance can fetch the source itself: nothing the operator would have to check or supply. */

@@ -1,16 +1,24 @@
 import type { Logger } from 'pino';
 import { GLANCE_SERVICE } from '../api/glance-service-types.js';
-import { parseImageSpec, type ImageObject, type ImageSpec, type ImageStatus } from '../api/image-types.js';
+import {
+  deletionPolicyOf,
+  parseImageSpec,
+  type ImageObject,
+  type ImageSpec,
+  type ImageStatus,
+} from '../api/image-types.js';
 import { deletionClock, givesUp, givingUpNote, retryBefore, type DeletionClock } from '../runtime/cleanup.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import { deleteImage } from './operations.js';
+import { mayDelete, NOT_OWNED, ownerOf } from './ownership.js';
 import { imageEvent, type ImageDeps } from './pass.js';
 import { errorText, outcomes, terminalReason, writeImageStatus } from './status.js';
 import { resolveTarget, type GlanceConnector, type GlanceTarget } from './target.js';
 
 /**
- * A deleted Image: deletionPolicy Delete removes its Glance image(s), the served, pending and retired ones;
- * Orphan leaves them. Undefined once done (the finalizer then goes). Bounded: what cannot be deleted is
+ * A deleted Image: deletionPolicy Delete removes its Glance image(s), the served, pending and retired ones, each
+ * only if marked as this Image's or adopted under an explicit Delete (ownership.ts); Orphan, the default of an
+ * Image that adopts, leaves them. Undefined once done (the finalizer then goes). Bounded: what cannot be deleted is
  * retried until the deadline (Stalled CleanupBlocked while only a person can help, which switching to Orphan
  * also resolves), then left, named in a Warning Event. It is left at once when nothing can help any more: the
  * GlanceService it names is gone (its Keystone user went with it), or its namespace is going and the
@@ -27,7 +35,7 @@ export async function deleteImages(
   const ids = [status.imageID, status.pendingImageID, status.retiredImageID].filter(
     (id): id is string => !!id,
   );
-  if ('spec' in parsed && parsed.spec.deletionPolicy === 'Delete' && ids.length) {
+  if ('spec' in parsed && deletionPolicyOf(parsed.spec) === 'Delete' && ids.length) {
     const clock = await deletionClock(deps.kube, obj, deps.deletionTimeoutMs);
     let target: GlanceTarget;
     try {
@@ -46,14 +54,25 @@ export async function deleteImages(
     }
     try {
       const glance = await connector.connect(target);
+      const owner = ownerOf(obj, parsed.spec, glance);
       for (const id of ids) {
-        if (await deleteImage(glance, id)) {
+        const done = await deleteImage(glance, id, (i) => mayDelete(i, owner));
+        if (done === 'deleted') {
           await imageEvent(
             deps,
             obj,
             'Normal',
             'Deleted',
             `Deleted image ${id} (deletionPolicy Delete)`,
+            'Delete',
+          );
+        } else if (done === 'kept') {
+          await imageEvent(
+            deps,
+            obj,
+            'Normal',
+            'NotOwned',
+            `Left image ${id} in Glance: ${NOT_OWNED}`,
             'Delete',
           );
         }
@@ -72,12 +91,18 @@ export async function deleteImages(
       obj,
       'Normal',
       'Orphaned',
-      `Left image ${ids.join(', ')} in Glance (deletionPolicy Orphan)`,
+      `Left image ${ids.join(', ')} in Glance (deletionPolicy Orphan${adoptedDefault(parsed) ? ADOPTED_DEFAULT : ''})`,
       'Delete',
     );
   }
   log.info({ imageIDs: ids }, 'image finalized');
   return undefined;
+}
+
+const ADOPTED_DEFAULT = ', the default of an Image that adopts';
+
+function adoptedDefault(parsed: { spec: ImageSpec } | { error: string }): boolean {
+  return 'spec' in parsed && !!parsed.spec.adopt && !parsed.spec.deletionPolicy;
 }
 
 /** Why waiting cannot help when the named GlanceService is gone: its deletion removed the Keystone user. */

@@ -1,5 +1,5 @@
 import type { ImageSpec } from '../api/image-types.js';
-import { CORE_ATTRIBUTES } from '../api/image-types.js';
+import { CORE_ATTRIBUTES, IMAGE_MARK_PROPERTY } from '../api/image-types.js';
 import type { GlanceImage, JsonPatchOp } from './glance-images.js';
 
 /** The Glance attributes the spec sets, as Glance names them. */
@@ -14,8 +14,13 @@ export function declaredAttributes(spec: ImageSpec, defaultName: string) {
   };
 }
 
-/** The body of POST /v2/images for the spec. */
-export function createBody(id: string, spec: ImageSpec, defaultName: string): Record<string, unknown> {
+/** The body of POST /v2/images for the spec, marked as the Image's (`uid`) in the same request. */
+export function createBody(
+  id: string,
+  spec: ImageSpec,
+  defaultName: string,
+  uid: string,
+): Record<string, unknown> {
   return {
     id,
     ...declaredAttributes(spec, defaultName),
@@ -23,6 +28,7 @@ export function createBody(id: string, spec: ImageSpec, defaultName: string): Re
     container_format: spec.containerFormat,
     tags: spec.tags,
     ...spec.properties,
+    [IMAGE_MARK_PROPERTY]: uid,
   };
 }
 
@@ -30,10 +36,11 @@ const pointer = (key: string) => `/${key.replace(/~/g, '~0').replace(/\//g, '~1'
 
 /**
  * Properties Glance or its clients own: `os_*` (os_hash_*, os_glance_* import bookkeeping, and os_distro and
- * friends unless the spec declares them) are never removed.
+ * friends unless the spec declares them) are never removed; nor is the operator's mark (ownership.ts), which
+ * only the create request sets.
  */
 function isServerOwned(key: string): boolean {
-  return CORE_ATTRIBUTES.has(key) || key.startsWith('os_');
+  return CORE_ATTRIBUTES.has(key) || key.startsWith('os_') || key === IMAGE_MARK_PROPERTY;
 }
 
 /**

@@ -53,6 +53,8 @@ export const glanceImage = z
     checksum: z.string().nullable(),
     os_hash_algo: z.string().nullable().optional(),
     os_hash_value: z.string().nullable().optional(),
+    owner: z.string().nullable().optional(),
+    created_at: z.string().optional(),
   })
   .catchall(z.unknown());
 export type GlanceImage = z.output<typeof glanceImage>;
@@ -69,8 +71,12 @@ const TIMEOUT_MS = 30_000;
 export interface GlanceImagesApi {
   /** The Glance root URL, for Events. */
   readonly url: string;
+  /** The project the session acts for: the owner of the images it creates. */
+  readonly projectId: string;
   get(id: string): Promise<GlanceImage | undefined>;
   findByName(name: string): Promise<GlanceImage[]>;
+  /** The images of the session's project with this property value, hidden ones (os_hidden) included. */
+  findByProperty(name: string, value: string): Promise<GlanceImage[]>;
   /** Creates the image; undefined when an image with that id exists or existed (Glance never reuses ids). */
   create(body: Record<string, unknown>): Promise<GlanceImage | undefined>;
   patch(id: string, ops: JsonPatchOp[]): Promise<GlanceImage>;
@@ -94,6 +100,10 @@ export class GlanceImages implements GlanceImagesApi {
 
   get url(): string {
     return this.session.imageUrl;
+  }
+
+  get projectId(): string {
+    return this.session.projectId;
   }
 
   private async call(method: string, path: string, body?: unknown, contentType = 'application/json') {
@@ -127,8 +137,19 @@ export class GlanceImages implements GlanceImagesApi {
   }
 
   async findByName(name: string): Promise<GlanceImage[]> {
-    const path = `/v2/images?name=${encodeURIComponent(name)}&limit=10`;
-    const res = await this.call('GET', path);
+    return this.list(`name=${encodeURIComponent(name)}&limit=10`);
+  }
+
+  async findByProperty(name: string, value: string): Promise<GlanceImage[]> {
+    // Glance lists hidden images only when asked for them, and then only those.
+    const owner = encodeURIComponent(this.projectId);
+    const filter = `${encodeURIComponent(name)}=${encodeURIComponent(value)}&owner=${owner}&limit=10`;
+    const [shown, hidden] = await Promise.all([this.list(filter), this.list(`${filter}&os_hidden=true`)]);
+    return [...shown, ...hidden];
+  }
+
+  private async list(query: string): Promise<GlanceImage[]> {
+    const res = await this.call('GET', `/v2/images?${query}`);
     if (res.status !== 200) this.fail('GET', '/v2/images', res);
     return z.object({ images: z.array(glanceImage) }).parse(JSON.parse(res.text)).images;
   }

@@ -28,6 +28,8 @@ export interface EndpointChoice {
 
 export interface GlanceSession {
   token: string;
+  /** The project the token is scoped to: the owner of the images it creates. */
+  projectId: string;
   /** The Glance root URL, without a trailing slash or /v2. */
   imageUrl: string;
   expiresAt: number;
@@ -36,6 +38,7 @@ export interface GlanceSession {
 const tokenBody = z.object({
   token: z.object({
     expires_at: z.string(),
+    project: z.object({ id: z.string().min(1) }),
     catalog: z
       .array(
         z.object({
@@ -87,6 +90,7 @@ export async function openGlanceSession(
   const body = tokenBody.parse(JSON.parse(res.text));
   return {
     token,
+    projectId: body.token.project.id,
     imageUrl: choice.imageUrl ?? imageEndpoint(body.token.catalog, choice),
     expiresAt: Date.parse(body.token.expires_at) || Date.now() + 300_000,
   };

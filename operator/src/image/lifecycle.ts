@@ -1,9 +1,11 @@
 import type { ReconcileResult } from '../runtime/controller.js';
 import { TerminalError } from '../runtime/errors.js';
 import { Halt, type Actuator } from '../runtime/reconcile.js';
+import type { ImageSpec } from '../api/image-types.js';
 import { parseChecksum, recordedDigest } from './checksum.js';
 import { GlanceError, type GlanceImage } from './glance-images.js';
 import { createImage, findImage, GONE, repairDrift } from './operations.js';
+import { findMarked } from './ownership.js';
 import { notify, type ImagePass } from './pass.js';
 import {
   imageToConverge,
@@ -15,9 +17,24 @@ import { outcomes, reportFailure, writeImageStatus } from './status.js';
 import { completeUpload, uploadData } from './upload.js';
 
 /**
- * The Glance image of one Image, for one pass: found by the id the status recorded, adopted as the spec asks,
- * or created; then its metadata put back, a replacement uploaded when the source changed, and its data
- * uploaded until it is active.
+ * status.contentHash of a found image whose data Glance says is not the declared one: never a pass's content
+ * hash, so a replacement is uploaded.
+ */
+const OTHER_DATA = 'other-data';
+
+/** Glance's digest of the image, when it contradicts the declared checksum (`<algorithm> <hex>`). */
+function otherDataThanDeclared(image: GlanceImage, spec: ImageSpec): string | undefined {
+  const expected = spec.source.checksum ? parseChecksum(spec.source.checksum) : undefined;
+  const glanceHex = expected ? recordedDigest(image, expected) : null;
+  return expected && glanceHex && glanceHex !== expected.hex
+    ? `${expected.algorithm} ${glanceHex}, not the declared checksum`
+    : undefined;
+}
+
+/**
+ * The Glance image of one Image, for one pass: found by the id the status recorded (or, with none recorded, by
+ * the mark of the images created for it: ownership.ts), adopted as the spec asks, or created; then its metadata
+ * put back, a replacement uploaded when the source changed, and its data uploaded until it is active.
  */
 export class ImageActuator implements Actuator<GlanceImage> {
   constructor(
@@ -29,7 +46,38 @@ export class ImageActuator implements Actuator<GlanceImage> {
   async get(): Promise<GlanceImage | undefined> {
     const { status, glance } = this.pass;
     const image = status.imageID ? await findImage(glance, status.imageID) : undefined;
-    return image ?? promoteOrphanedReplacement(this.pass);
+    return image ?? (await promoteOrphanedReplacement(this.pass)) ?? this.findLost();
+  }
+
+  /**
+   * A status that names no image (restored without it, wiped) of an Image that does not adopt: the images
+   * marked with its uid take back the slots the status would have named, and nothing is uploaded again.
+   */
+  private async findLost(): Promise<GlanceImage | undefined> {
+    const { spec, status, obj, glance } = this.pass;
+    if (status.imageID || status.pendingImageID || spec.adopt) return undefined;
+    const found = await findMarked(glance, obj.metadata.uid);
+    if (!found) return undefined;
+    const { image, pending, retired, extra } = found;
+    Object.assign(status, { imageID: image.id, pendingImageID: pending?.id, retiredImageID: retired?.id });
+    if (image.status === 'active' || image.status === 'deactivated') {
+      // Taken as the declared data, as an adopted image is, unless Glance's digest says otherwise: then it
+      // is served on while a replacement (the unfinished one found, if any) is uploaded.
+      status.contentHash = otherDataThanDeclared(image, spec) ? OTHER_DATA : this.pass.contentHash;
+    }
+    const also = [
+      pending && `replacement ${pending.id}`,
+      retired && `replaced ${retired.id}`,
+      extra.length > 0 && `left alone ${extra.map((i) => i.id).join(', ')}`,
+    ].filter(Boolean);
+    await notify(
+      this.pass,
+      'Normal',
+      'Found',
+      `Found image ${image.id} marked as this Image's; the status named none` +
+        (also.length ? ` (also ${also.join('; ')})` : ''),
+    );
+    return image;
   }
 
   /** Only before the Image ever had an image of its own: one deleted by hand later is uploaded again. */
@@ -53,14 +101,8 @@ export class ImageActuator implements Actuator<GlanceImage> {
     status.imageID = found.id;
     // An adopted image with data is taken as the declared content; a checksum Glance can compare is checked.
     if (found.status === 'active') {
-      const expected = spec.source.checksum ? parseChecksum(spec.source.checksum) : undefined;
-      const glanceHex = expected ? recordedDigest(found, expected) : null;
-      if (expected && glanceHex && glanceHex !== expected.hex) {
-        throw new TerminalError(
-          'AdoptedImageMismatch',
-          `image ${found.id} has ${expected.algorithm} ${glanceHex}, not the declared checksum`,
-        );
-      }
+      const other = otherDataThanDeclared(found, spec);
+      if (other) throw new TerminalError('AdoptedImageMismatch', `image ${found.id} has ${other}`);
       status.contentHash = this.pass.contentHash;
     }
     await notify(this.pass, 'Normal', 'Adopted', `Adopted existing image ${found.id}`);

@@ -19,12 +19,20 @@ export async function findImage(glance: GlanceImagesApi, id: string): Promise<Gl
   return image && !GONE.has(image.status) ? image : undefined;
 }
 
-/** Deletes the image, unprotecting it first; false when it was already gone. */
-export async function deleteImage(glance: GlanceImagesApi, id: string): Promise<boolean> {
+/** What deleteImage did: deleted it, found it already gone, or kept it because `mayGo` said no. */
+export type Deletion = 'deleted' | 'gone' | 'kept';
+
+/** Deletes the image, unprotecting it first, if `mayGo` (ownership.ts) allows it. */
+export async function deleteImage(
+  glance: GlanceImagesApi,
+  id: string,
+  mayGo: (image: GlanceImage) => boolean,
+): Promise<Deletion> {
   const image = await glance.get(id);
-  if (!image) return false;
+  if (!image) return 'gone';
+  if (!mayGo(image)) return 'kept';
   if (image.protected) await glance.patch(id, [{ op: 'replace', path: '/protected', value: false }]);
-  return glance.remove(id);
+  return (await glance.remove(id)) ? 'deleted' : 'gone';
 }
 
 /**
@@ -58,7 +66,7 @@ export async function createImage(pass: ImagePass, slot: 'imageID' | 'pendingIma
       Object.assign(status, { attempts: 0, progress: undefined, method: undefined, failedFor: undefined });
       await writeImageStatus(pass.deps.kube, obj, status, outcomes.creating(slot === 'pendingImageID'));
     }
-    const created = await glance.create(createBody(id, spec, obj.metadata.name));
+    const created = await glance.create(createBody(id, spec, obj.metadata.name, obj.metadata.uid));
     if (created) {
       await notify(pass, 'Normal', 'Created', `Created image ${created.id} in ${glance.url}`);
       return created;

@@ -1,5 +1,7 @@
+import { deletionPolicyOf } from '../api/image-types.js';
 import type { GlanceImage } from './glance-images.js';
 import { createImage, deleteImage, findImage, repairDrift } from './operations.js';
+import { isMarked, mayDelete, NOT_OWNED, ownerOf } from './ownership.js';
 import { notify, type ImagePass } from './pass.js';
 
 /*
@@ -29,9 +31,10 @@ export async function imageToConverge(pass: ImagePass, served: GlanceImage): Pro
     !!status.contentHash && status.contentHash !== pass.contentHash && served.status !== 'queued';
   if (!replacing) {
     if (status.pendingImageID) {
-      // The source went back to what is served: the unfinished replacement was never used.
+      // The source went back to what is served: the unfinished replacement was never used, whatever the
+      // deletionPolicy; still, only an image marked as this Image's is deleted.
       deps.transfers.cancel(uid);
-      await deleteImage(pass.glance, status.pendingImageID);
+      await deleteImage(pass.glance, status.pendingImageID, (i) => isMarked(i, uid, pass.glance.projectId));
       status.pendingImageID = undefined;
     }
     return served;
@@ -61,7 +64,7 @@ export async function promoteReplacement(pass: ImagePass, image: GlanceImage): P
   status.imageID = image.id;
   status.pendingImageID = undefined;
   if (!replaced) return;
-  const keep = pass.spec.deletionPolicy === 'Orphan';
+  const keep = deletionPolicyOf(pass.spec) === 'Orphan';
   if (!keep) status.retiredImageID = replaced;
   await notify(
     pass,
@@ -72,15 +75,19 @@ export async function promoteReplacement(pass: ImagePass, image: GlanceImage): P
 }
 
 /**
- * Deletes the replaced image (under deletionPolicy Delete). Called only once the status names its replacement:
- * until then the replaced image is the one users get. Returns whether the status changed.
+ * Deletes the replaced image (under deletionPolicy Delete, if ownership.ts allows). Called only once the status
+ * names its replacement: until then the replaced image is the one users get. Returns whether the status changed.
  */
 export async function retireReplaced(pass: ImagePass, image: GlanceImage): Promise<boolean> {
   const { status } = pass;
   const retired = status.retiredImageID;
   if (!retired) return false;
-  if (pass.spec.deletionPolicy === 'Delete' && (await deleteImage(pass.glance, retired))) {
+  const owner = ownerOf(pass.obj, pass.spec, pass.glance);
+  const done = await deleteImage(pass.glance, retired, (i) => mayDelete(i, owner));
+  if (done === 'deleted') {
     await notify(pass, 'Normal', 'Retired', `Deleted image ${retired}, replaced by ${image.id}`);
+  } else if (done === 'kept' && deletionPolicyOf(pass.spec) === 'Delete') {
+    await notify(pass, 'Normal', 'NotOwned', `Left image ${retired} in Glance: ${NOT_OWNED}`);
   }
   status.retiredImageID = undefined;
   return true;

@@ -29,6 +29,7 @@ import {
   testKube,
   waitFor,
 } from '../support.js';
+import { glance, glanceImage } from './glance-user.js';
 import { serveBytes, SourceServer } from './source-server.js';
 
 // The Image controller in this process, against the real kube-apiserver and both Glances of the stack: ours
@@ -80,30 +81,6 @@ const sourcesAllowed = () => stackUrlPolicy([`127.0.0.1:${source.port}`]);
 let kube: KubeApiClient;
 let images: ImageController;
 let logs = '';
-
-/** Glance as a user calls it: a JSON patch, a JSON body (POST) or bytes (PUT). */
-async function glance(base: string, method: string, p: string, patch?: unknown, body?: object | Buffer) {
-  const contentType = patch
-    ? 'application/openstack-images-v2.1-json-patch'
-    : Buffer.isBuffer(body)
-      ? 'application/octet-stream'
-      : 'application/json';
-  const payload = patch ? JSON.stringify(patch) : Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  const res = await fetch(`${base}${p}`, {
-    method,
-    headers: {
-      'X-Auth-Token': await adminTokenFromStack(),
-      ...(patch || body ? { 'Content-Type': contentType } : {}),
-    },
-    ...(patch || body ? { body: payload } : {}),
-  });
-  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
-}
-
-async function glanceImage(base: string, id: string): Promise<Record<string, unknown> | undefined> {
-  const res = await glance(base, 'GET', `/v2/images/${id}`);
-  return res.status === 200 ? (JSON.parse(res.body.toString('utf8')) as Record<string, unknown>) : undefined;
-}
 
 async function applyImage(name: string, spec: Record<string, unknown>, target = OURS): Promise<void> {
   const body: KubernetesObject & { spec: object } = {
@@ -644,6 +621,8 @@ describe('Image: adoption of an existing image', () => {
       diskFormat: 'qcow2',
       tags: ['adopted'],
       adopt: { imageID: id },
+      // An adopted image is kept by default: Delete, set explicitly, lets afterAll remove it with the Image.
+      deletionPolicy: 'Delete',
       source: { url: source.url('/adopted.qcow2'), checksum: `sha512:${sha512(qcow2)}` },
     });
     const obj = await waitForPhase('adopted', 'Ready');
@@ -662,6 +641,7 @@ describe('Image: adoption of an existing image', () => {
       name: `adopt-queued-${ns}`,
       diskFormat: 'qcow2',
       adopt: { byName: true },
+      deletionPolicy: 'Delete',
       source: { url: source.url('/adopt-queued.qcow2'), checksum: `sha256:${sha256(qcow2)}` },
     });
     const obj = await waitForPhase('adopt-queued', 'Ready');

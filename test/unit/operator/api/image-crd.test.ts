@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { IMAGE_CRD_FILE, imageCrd } from '../../../../operator/src/api/image-crd.js';
-import { parseImageSpec } from '../../../../operator/src/api/image-types.js';
+import { deletionPolicyOf, parseImageSpec } from '../../../../operator/src/api/image-types.js';
 
 const minimal = {
   glanceServiceRef: { name: 'glance' },
@@ -43,7 +43,6 @@ describe('Image spec validation', () => {
     expect(parsed.spec).toMatchObject({
       containerFormat: 'bare',
       visibility: 'private',
-      deletionPolicy: 'Delete',
       glanceServiceRef: { interface: 'internal' },
       source: { decompress: 'auto', importMethod: 'Auto', retries: 5 },
     });
@@ -64,10 +63,37 @@ describe('Image spec validation', () => {
     ],
     [{ ...minimal, source: { ...minimal.source, importMethod: 'WebDownload' } }, 'WebDownload cannot'],
     [{ ...minimal, properties: { os_hash_value: 'x' } }, 'spec.properties.os_hash_value: is reserved'],
+    [
+      { ...minimal, properties: { glance_operator_image_uid: 'another-image' } },
+      'spec.properties.glance_operator_image_uid: is reserved by the operator',
+    ],
     [{ ...minimal, diskFormat: 'exe' }, 'spec.diskFormat'],
     [{ ...minimal, adopt: {} }, 'spec.adopt'],
   ])('names the offending field: %#', (spec, message) => {
     const parsed = parseImageSpec(spec);
     expect('error' in parsed && parsed.error).toContain(message);
+  });
+});
+
+describe('Image deletionPolicy', () => {
+  const policy = (spec: object) => {
+    const parsed = parseImageSpec({ ...minimal, ...spec });
+    if ('error' in parsed) throw new Error(parsed.error);
+    return deletionPolicyOf(parsed.spec);
+  };
+
+  it('defaults to Delete, and to Orphan for an Image that adopts; set explicitly, it is what it says', () => {
+    const adopt = { adopt: { byName: true } };
+    expect(policy({})).toBe('Delete');
+    expect(policy(adopt)).toBe('Orphan');
+    expect(policy({ ...adopt, deletionPolicy: 'Delete' })).toBe('Delete');
+    expect(policy({ deletionPolicy: 'Orphan' })).toBe('Orphan');
+  });
+
+  it('has no default in the CRD, so that the adopt default applies', () => {
+    const spec = imageCrd().spec.versions[0]?.schema.openAPIV3Schema.properties.spec as unknown as {
+      properties: { deletionPolicy: { default?: unknown } };
+    };
+    expect(spec.properties.deletionPolicy.default).toBeUndefined();
   });
 });

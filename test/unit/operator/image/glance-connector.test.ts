@@ -41,6 +41,7 @@ beforeAll(async () => {
     body: JSON.stringify({
       token: {
         expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+        project: { id: 'the-project-id' },
         catalog: [{ type: 'image', endpoints: [{ interface: 'public', url: catalogUrl, region_id: 'R' }] }],
       },
     }),
@@ -80,6 +81,20 @@ describe('KeystoneGlanceConnector under the URL policy', () => {
     expect(await api.findByName('x')).toEqual([]);
     expect(keystone.requests.map((r) => r.path)).toEqual(['/v3/auth/tokens']);
     expect(glance.requests.map((r) => r.path)).toEqual(['/v2/images?name=x&limit=10']);
+  });
+
+  it("looks for marked images in the token's project only, hidden ones included", async () => {
+    catalogUrl = `http://127.0.0.1:${glance.port}/v2`;
+    const api = await new KeystoneGlanceConnector(
+      allowing(keystone.port, glance.port),
+      () => undefined,
+    ).connect(target());
+    expect(api.projectId).toBe('the-project-id');
+    expect(await api.findByProperty('glance_operator_image_uid', 'u-1')).toEqual([]);
+    expect(glance.requests.map((r) => r.path).sort()).toEqual([
+      '/v2/images?glance_operator_image_uid=u-1&owner=the-project-id&limit=10',
+      '/v2/images?glance_operator_image_uid=u-1&owner=the-project-id&limit=10&os_hidden=true',
+    ]);
   });
 
   it('refuses a Keystone on loopback with EndpointNotAllowed, sending it no password', async () => {
