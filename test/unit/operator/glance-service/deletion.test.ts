@@ -100,7 +100,13 @@ describe('GlanceService reconciler: deletion', () => {
     expect(w.gs()).toBeUndefined();
     expect(w.keystone.user('glance')).toBeUndefined();
     // `ceph auth del` of a missing user fails with ENOENT, which is taken as done; a missing pool is not removed.
-    expect(w.ceph.writes).toEqual(['auth del client.glance']);
+    // Their marks go.
+    expect(w.ceph.writes).toEqual([
+      'auth del client.glance',
+      'config-key rm glance-operator/auth/client.glance',
+      'config-key rm glance-operator/pool/images',
+    ]);
+    expect(w.ceph.configKeys.size).toBe(0);
     expect(w.events.reasons()).not.toContain('ImagesClaimDeleted');
   });
 
