@@ -160,7 +160,22 @@ export async function reconcileDatabase(ctx: ReconcileContext, password: string)
 export async function deleteDatabase(ctx: CleanupContext, db: DatabaseAdmin): Promise<void> {
   const { name, user } = ctx.spec.database;
   const comment = await db.databaseComment(name);
-  if (comment === undefined) return;
+  if (comment === undefined) {
+    // Its comment went with it: nothing says whose the accounts are.
+    const left: string[] = [];
+    for (const host of HOSTS) {
+      if ((await db.accountHash(user, host)) !== undefined) left.push(entryOf(user, host));
+    }
+    if (left.length) {
+      await notify(
+        ctx,
+        'DatabaseLeft',
+        `Database ${name} is gone; left user(s) ${left.map(shown).join(', ')}: nothing marks them as ` +
+          "this GlanceService's",
+      );
+    }
+    return;
+  }
   const found = parseDatabaseComment(comment);
   if (found?.mark.uid !== markOf(ctx.gs).uid) {
     await notify(

@@ -108,6 +108,12 @@ describe('GlanceService reconciler: deletion', () => {
     ]);
     expect(w.ceph.configKeys.size).toBe(0);
     expect(w.events.reasons()).not.toContain('ImagesClaimDeleted');
+    // The dropped database's comment was the only record of whose its accounts were.
+    expect(w.db.account('glance', '%')).toBeDefined();
+    expect(w.events.find('DatabaseLeft')?.note).toBe(
+      "Database glance is gone; left user(s) 'glance'@'localhost', 'glance'@'%': nothing marks them as " +
+        "this GlanceService's",
+    );
   });
 
   it('keeps the finalizer and retries when a system is down, cleaning the others meanwhile, then finishes', async () => {
