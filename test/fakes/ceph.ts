@@ -30,13 +30,15 @@ interface Pool {
  * An in-memory Ceph cluster with pools and cephx users, answering the commands the operator runs as the ceph
  * CLI does: a keyring whose key is not the admin's is refused with EACCES on the first command, `auth get`,
  * `auth caps` and `auth del` of a missing user fail with ENOENT, `auth get-or-create` of an existing user with
- * other caps fails with EINVAL, creating an existing pool or removing a missing one succeeds. `writes` lists
+ * other caps fails with EINVAL, creating an existing pool or removing a missing one succeeds, as does removing a config-key that is not set. `writes` lists
  * every command that changed something.
  */
 export class FakeCeph {
   readonly fsid = '0b0d7c94-5ad1-4bb4-9a3e-0f7c3c7e2b11';
   readonly pools = new Map<string, Pool>();
   readonly auth = new Map<string, CephAuth>();
+  /** The monitors' config-key store. */
+  readonly configKeys = new Map<string, string>();
   readonly writes: string[] = [];
   /** While set, every command fails as one does when no monitor answers. */
   down = false;
@@ -151,6 +153,21 @@ class FakeCephSession implements CephAdmin {
   async deleteAuth(entity: string): Promise<boolean> {
     this.write(`auth del ${entity}`);
     return this.ceph.auth.delete(entity);
+  }
+
+  async getConfigKey(key: string): Promise<string | undefined> {
+    this.run();
+    return this.ceph.configKeys.get(key);
+  }
+
+  async setConfigKey(key: string, value: string): Promise<void> {
+    this.write(`config-key set ${key}`);
+    this.ceph.configKeys.set(key, value);
+  }
+
+  async removeConfigKey(key: string): Promise<void> {
+    this.write(`config-key rm ${key}`);
+    this.ceph.configKeys.delete(key);
   }
 
   async close(): Promise<void> {

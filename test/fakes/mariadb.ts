@@ -22,11 +22,13 @@ interface Account {
  * An in-memory MariaDB server with databases, accounts ('user'@'host') and database-level grants. Statements
  * behave as MariaDB's: CREATE USER of an existing account fails (ER_CANNOT_USER), SHOW GRANTS for a missing
  * one fails (ER_NONEXISTING_GRANT), GRANT to a missing account fails (ER_PASSWORD_NO_MATCH), the IF (NOT)
- * EXISTS forms never fail, and DROP DATABASE leaves grants on it in place (DROP USER removes them). A wrong
+ * EXISTS forms never fail, CREATE DATABASE of an existing one fails (ER_DB_CREATE_EXISTS), and DROP DATABASE leaves grants on it in place (DROP USER removes them). A wrong
  * admin password is ER_ACCESS_DENIED_ERROR. `writes` lists every statement that changed something.
  */
 export class FakeMariaDb {
   readonly databases = new Set<string>();
+  /** Database comments (SCHEMA_COMMENT); a database without one has none here. */
+  readonly comments = new Map<string, string>();
   readonly accounts = new Map<string, Account>();
   readonly writes: string[] = [];
   /** While set, connecting fails as it does when nothing listens. */
@@ -94,19 +96,32 @@ class FakeMariaDbSession implements DatabaseAdmin {
     return account;
   }
 
-  async databaseExists(name: string): Promise<boolean> {
+  async databaseComment(name: string): Promise<string | undefined> {
     this.live();
-    return this.db.databases.has(name);
+    return this.db.databases.has(name) ? (this.db.comments.get(name) ?? '') : undefined;
   }
 
-  async createDatabase(name: string): Promise<void> {
-    this.write(`CREATE DATABASE IF NOT EXISTS ${name}`);
+  async createDatabase(name: string, comment: string): Promise<void> {
+    this.write(`CREATE DATABASE ${name}`);
+    if (this.db.databases.has(name)) {
+      throw sqlError('ER_DB_CREATE_EXISTS', `Can't create database '${name}'; database exists`);
+    }
     this.db.databases.add(name);
+    this.db.comments.set(name, comment);
+  }
+
+  async setDatabaseComment(name: string, comment: string): Promise<void> {
+    this.write(`ALTER DATABASE ${name} COMMENT`);
+    if (!this.db.databases.has(name)) {
+      throw sqlError('ER_BAD_DB_ERROR', `Unknown database '${name}'`);
+    }
+    this.db.comments.set(name, comment);
   }
 
   async dropDatabase(name: string): Promise<void> {
     this.write(`DROP DATABASE IF EXISTS ${name}`);
     this.db.databases.delete(name);
+    this.db.comments.delete(name);
   }
 
   async passwordHash(password: string): Promise<string> {

@@ -17,9 +17,12 @@ import type {
 
 /** A MariaDB connection as an account that may create databases, users and grants. */
 export interface DatabaseAdmin {
-  databaseExists(name: string): Promise<boolean>;
-  /** CREATE DATABASE IF NOT EXISTS. */
-  createDatabase(name: string): Promise<void>;
+  /** The database's comment ('' when it has none); undefined when there is no such database. */
+  databaseComment(name: string): Promise<string | undefined>;
+  /** CREATE DATABASE with this comment; fails when the database exists already. */
+  createDatabase(name: string, comment: string): Promise<void>;
+  /** ALTER DATABASE ... COMMENT. */
+  setDatabaseComment(name: string, comment: string): Promise<void>;
   /** DROP DATABASE IF EXISTS. */
   dropDatabase(name: string): Promise<void>;
   /** What PASSWORD() makes of `password`: the form mysql.user keeps. */
@@ -97,6 +100,11 @@ export interface CephAdmin {
   setCaps(entity: string, caps: CephCaps): Promise<void>;
   /** false when there was no such user. */
   deleteAuth(entity: string): Promise<boolean>;
+  /** A value of the monitors' config-key store; undefined when the key is not set. */
+  getConfigKey(key: string): Promise<string | undefined>;
+  setConfigKey(key: string, value: string): Promise<void>;
+  /** Removing a key that is not set succeeds. */
+  removeConfigKey(key: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -104,6 +104,23 @@ export class CephCliAdmin implements CephAdmin {
     }
   }
 
+  async getConfigKey(key: string): Promise<string | undefined> {
+    try {
+      return await this.exec('ceph', ['config-key', 'get', key]);
+    } catch (err) {
+      if (err instanceof CephError && err.code === CEPH_ENOENT) return undefined;
+      throw err;
+    }
+  }
+
+  async setConfigKey(key: string, value: string): Promise<void> {
+    await this.change(['config-key', 'set', key, value]);
+  }
+
+  async removeConfigKey(key: string): Promise<void> {
+    await this.change(['config-key', 'rm', key]);
+  }
+
   /** A read-only ceph command's JSON output. */
   private async query<T>(args: string[]): Promise<T> {
     const out = await this.exec('ceph', [...args, '--format', 'json']);

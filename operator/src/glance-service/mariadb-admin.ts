@@ -20,16 +20,22 @@ export class MariaDbAdmin implements DatabaseAdmin {
     await this.db.query(sql, values);
   }
 
-  async databaseExists(name: string): Promise<boolean> {
+  async databaseComment(name: string): Promise<string | undefined> {
+    // SCHEMA_COMMENT exists from MariaDB 10.5 on.
     const [rows] = await this.db.query<RowDataPacket[]>(
-      'SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+      'SELECT SCHEMA_COMMENT AS comment FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
       [name],
     );
-    return rows.length > 0;
+    return rows[0] ? String(rows[0].comment ?? '') : undefined;
   }
 
-  createDatabase(name: string): Promise<void> {
-    return this.write('create-database', `CREATE DATABASE IF NOT EXISTS ${this.db.escapeId(name)}`);
+  createDatabase(name: string, comment: string): Promise<void> {
+    // Without IF NOT EXISTS: a database someone made since it was looked for must not pass as ours.
+    return this.write('create-database', `CREATE DATABASE ${this.db.escapeId(name)} COMMENT ?`, [comment]);
+  }
+
+  setDatabaseComment(name: string, comment: string): Promise<void> {
+    return this.write('alter-database', `ALTER DATABASE ${this.db.escapeId(name)} COMMENT ?`, [comment]);
   }
 
   dropDatabase(name: string): Promise<void> {

@@ -18,14 +18,34 @@ export function markOf(gs: GlanceService): OwnerMark {
   return { uid: gs.metadata.uid ?? '', owner: `${gs.metadata.namespace}/${gs.metadata.name}` };
 }
 
-/** The mark as one string, where a system keeps only text: `glance-operator <uid> <namespace>/<name>`. */
-export function formatMark(mark: OwnerMark): string {
-  return `${PREFIX} ${mark.uid} ${mark.owner}`;
+/**
+ * The mark as one string, where a system keeps only text: `glance-operator <uid> <namespace>/<name>`, then any
+ * `key=value` attributes (values without spaces), for what else the owner must remember in the same place.
+ */
+export function formatMark(mark: OwnerMark, attributes: Record<string, string> = {}): string {
+  const extra = Object.entries(attributes).map(([k, v]) => ` ${k}=${v}`);
+  return `${PREFIX} ${mark.uid} ${mark.owner}${extra.join('')}`;
+}
+
+/** A mark and the attributes written after it; undefined when the text is not a mark. */
+export function parseMarkWithAttributes(
+  text: string | undefined,
+): { mark: OwnerMark; attributes: Record<string, string> } | undefined {
+  const m = /^glance-operator ([A-Za-z0-9-]{1,64}) ([a-z0-9.-]+\/[a-z0-9.-]+)((?: [a-z]+=\S*)*)$/.exec(
+    text?.trim() ?? '',
+  );
+  if (!m) return undefined;
+  const attributes = Object.fromEntries(
+    (m[3] ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+  );
+  return { mark: { uid: m[1]!, owner: m[2]! }, attributes };
 }
 
 export function parseMark(text: string | undefined): OwnerMark | undefined {
-  const m = /^glance-operator ([A-Za-z0-9-]{1,64}) ([a-z0-9.-]+\/[a-z0-9.-]+)$/.exec(text?.trim() ?? '');
-  return m ? { uid: m[1]!, owner: m[2]! } : undefined;
+  return parseMarkWithAttributes(text)?.mark;
 }
 
 /** How an existing object stands to this GlanceService. */

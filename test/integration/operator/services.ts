@@ -1,4 +1,5 @@
 import type mysql from 'mysql2/promise';
+import { markKeys } from '../../../operator/src/glance-service/ceph.js';
 import { run } from '../../harness/run.js';
 import { keystone } from './support.js';
 
@@ -96,4 +97,16 @@ export async function cleanUpServices(db: mysql.Connection, n: Names): Promise<v
   await run('ceph', ['osd', 'pool', 'rm', n.pool, n.pool, '--yes-i-really-really-mean-it']).catch(
     () => undefined,
   );
+  for (const key of Object.values(markKeys({ pool: n.pool, user: n.cephUser }))) {
+    await run('ceph', ['config-key', 'rm', key]).catch(() => undefined);
+  }
+}
+
+/** A value of Ceph's config-key store, where the operator keeps its marks; undefined when not set. */
+export async function cephConfigKey(key: string): Promise<string | undefined> {
+  try {
+    return (await run('ceph', ['config-key', 'get', key])).stdout;
+  } catch {
+    return undefined;
+  }
 }

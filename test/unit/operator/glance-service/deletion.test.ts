@@ -100,8 +100,20 @@ describe('GlanceService reconciler: deletion', () => {
     expect(w.gs()).toBeUndefined();
     expect(w.keystone.user('glance')).toBeUndefined();
     // `ceph auth del` of a missing user fails with ENOENT, which is taken as done; a missing pool is not removed.
-    expect(w.ceph.writes).toEqual(['auth del client.glance']);
+    // Their marks go.
+    expect(w.ceph.writes).toEqual([
+      'auth del client.glance',
+      'config-key rm glance-operator/auth/client.glance',
+      'config-key rm glance-operator/pool/images',
+    ]);
+    expect(w.ceph.configKeys.size).toBe(0);
     expect(w.events.reasons()).not.toContain('ImagesClaimDeleted');
+    // The dropped database's comment was the only record of whose its accounts were.
+    expect(w.db.account('glance', '%')).toBeDefined();
+    expect(w.events.find('DatabaseLeft')?.note).toBe(
+      "Database glance is gone; left user(s) 'glance'@'localhost', 'glance'@'%': nothing marks them as " +
+        "this GlanceService's",
+    );
   });
 
   it('keeps the finalizer and retries when a system is down, cleaning the others meanwhile, then finishes', async () => {

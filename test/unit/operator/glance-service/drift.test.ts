@@ -92,11 +92,18 @@ describe('GlanceService reconciler: drift', () => {
     expect(w.kube.writes).toEqual([]);
   });
 
-  it('recreates a dropped database', async () => {
+  it('recreates a database dropped with its users', async () => {
     w.db.databases.clear();
+    for (const host of ['localhost', '%']) w.db.accounts.delete(`glance@${host}`);
     await w.reconcile();
     expect(w.db.databases).toContain('glance');
-    expect(w.events.reasons()).toEqual(['DatabaseCreated']);
+    expect(w.events.reasons()).toEqual([
+      'DatabaseCreated',
+      'DatabaseUserCreated',
+      'DatabaseGranted',
+      'DatabaseUserCreated',
+      'DatabaseGranted',
+    ]);
   });
 
   it('restores the Ceph caps, and the client Secret when its key was edited', async () => {
