@@ -4,7 +4,7 @@ import type { CephAdmin, CephCaps, OsdDump } from './admin-clients.js';
 import { notify, type CleanupContext, type ReconcileContext, type StepCondition } from './context.js';
 import { labels, objectNames, ownerReference } from './names.js';
 import { applyOwned } from './owned.js';
-import { claim, formatMark, markOf, parseMark, type Claim } from './ownership.js';
+import { claim, formatMark, isMarkedBy, markOf, parseMark, type Claim } from './ownership.js';
 
 type CephSpec = NonNullable<GlanceServiceSpec['ceph']>;
 
@@ -144,19 +144,18 @@ export async function deleteCephResources(
   if (!c) return;
   const { admin, dump } = session;
   const keys = markKeys(c);
-  const me = markOf(ctx.gs);
   const entity = `client.${c.user}`;
   const deleted: string[] = [];
   const left: string[] = [];
 
-  if (parseMark(await admin.getConfigKey(keys.auth))?.uid === me.uid) {
+  if (isMarkedBy(ctx.gs, await admin.getConfigKey(keys.auth))) {
     if (await admin.deleteAuth(entity)) deleted.push(`user ${entity}`);
     await admin.removeConfigKey(keys.auth);
   } else if (await admin.getAuth(entity)) {
     left.push(`user ${entity}`);
   }
   const pool = dump.pools.some((p) => p.pool_name === c.pool);
-  if (parseMark(await admin.getConfigKey(keys.pool))?.uid === me.uid) {
+  if (isMarkedBy(ctx.gs, await admin.getConfigKey(keys.pool))) {
     if (pool) {
       await admin.deletePool(c.pool);
       deleted.push(`pool ${c.pool}`);

@@ -3,7 +3,7 @@ import { TerminalError } from '../runtime/errors.js';
 import type { KeystoneAdmin } from './admin-clients.js';
 import { notify, type CleanupContext, type ReconcileContext, type StepCondition } from './context.js';
 import { OWNER_ATTRIBUTE, type KeystoneService, type Owned } from './keystone-client.js';
-import { claim, formatMark, markOf, parseMark, type Claim } from './ownership.js';
+import { claim, formatMark, isMarkedBy, markOf, parseMark, type Claim } from './ownership.js';
 import { serviceUrl } from './names.js';
 
 export const SERVICE_TYPE = 'image';
@@ -187,8 +187,7 @@ async function noteClaim(ctx: ReconcileContext, c: Claim | undefined, what: stri
   }
 }
 
-const isOurs = (ctx: CleanupContext, object: Owned) =>
-  parseMark(object[OWNER_ATTRIBUTE])?.uid === ctx.gs.metadata.uid;
+const isOurs = (ctx: CleanupContext, object: Owned) => isMarkedBy(ctx.gs, object[OWNER_ATTRIBUTE]);
 
 /**
  * Marks a region this GlanceService created, so that deletion can tell it from one that was there before (a

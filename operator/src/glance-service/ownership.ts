@@ -48,6 +48,11 @@ export function parseMark(text: string | undefined): OwnerMark | undefined {
   return parseMarkWithAttributes(text)?.mark;
 }
 
+/** Whether `text` is this GlanceService's mark: the one question deletion asks before removing anything. */
+export function isMarkedBy(gs: GlanceService, text: string | undefined): boolean {
+  return parseMark(text)?.uid === markOf(gs).uid;
+}
+
 /** How an existing object stands to this GlanceService. */
 export type Claim =
   /** Marked as this GlanceService's: used, and deleted as deletionPolicy says. */
